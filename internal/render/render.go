@@ -1,0 +1,200 @@
+package render
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"runtime"
+	"sort"
+
+	"golang.org/x/sync/errgroup"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// Labels syncd puts on every object it renders.
+const (
+	LabelSite    = "syncd.dev/site"
+	LabelProduct = "syncd.dev/product"
+	LabelVersion = "syncd.dev/version"
+)
+
+// Request names one product release to render for one site.
+type Request struct {
+	// Site and Product name what is rendered; Version is the release.
+	Site, Product, Version string
+	// ReleaseDir is the repo-relative kustomize directory of the release.
+	ReleaseDir string
+	// ComponentDir is the repo-relative directory of the site's kustomize
+	// Component for the product, or empty.
+	ComponentDir string
+	// Namespace is given to namespaced objects that have none.
+	Namespace string
+}
+
+// Result is the outcome of rendering one Request.
+type Result struct {
+	Request Request
+	// Objects are the rendered objects, labelled and namespaced, in apply order.
+	Objects []*unstructured.Unstructured
+	// Err is why the render failed; Objects is then nil.
+	Err error
+}
+
+// RenderAll renders every request, in parallel. One failing request does
+// not stop the others: its Result carries the error.
+func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
+	results := make([]Result, len(reqs))
+	roots := make([]string, len(reqs))
+	// Synthetic kustomizations are written before rendering starts: the
+	// in-memory file system is not safe for concurrent writes and reads.
+	for i, req := range reqs {
+		results[i].Request = req
+		root, err := r.prepare(req)
+		roots[i], results[i].Err = root, err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i := range reqs {
+		if results[i].Err != nil {
+			continue
+		}
+		g.Go(func() error {
+			if err := ctx.Err(); err != nil {
+				results[i].Err = err
+				return nil
+			}
+			objs, err := r.build(roots[i], reqs[i])
+			results[i].Objects, results[i].Err = objs, err
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return results
+}
+
+// Render renders one request.
+func (r *Repo) Render(ctx context.Context, req Request) ([]*unstructured.Unstructured, error) {
+	res := r.RenderAll(ctx, []Request{req})[0]
+	return res.Objects, res.Err
+}
+
+// prepare checks the request's kustomizations and returns the directory to run
+// kustomize in: the release itself, or a synthetic kustomization layering the
+// site's Component on top of it.
+func (r *Repo) prepare(req Request) (string, error) {
+	release := abs(path.Clean(req.ReleaseDir))
+	if !r.fs.IsDir(release) {
+		return "", fmt.Errorf("release directory %s does not exist", req.ReleaseDir)
+	}
+	if err := r.checkLocal(release, map[string]bool{}); err != nil {
+		return "", err
+	}
+	if req.ComponentDir == "" {
+		return release, nil
+	}
+	component := abs(path.Clean(req.ComponentDir))
+	if err := r.checkLocal(component, map[string]bool{}); err != nil {
+		return "", err
+	}
+	root := path.Join("/.syncd-render", req.Site, req.Product)
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- %s\ncomponents:\n- %s\n",
+		relTo(root, release), relTo(root, component))
+	if err := r.fs.MkdirAll(root); err != nil {
+		return "", err
+	}
+	if err := r.fs.WriteFile(path.Join(root, "kustomization.yaml"), []byte(k)); err != nil {
+		return "", err
+	}
+	return root, nil
+}
+
+// relTo returns target relative to dir, both absolute and clean.
+func relTo(dir, target string) string {
+	up := ""
+	for d := dir; d != "/"; d = path.Dir(d) {
+		up += "../"
+	}
+	return up + target[1:]
+}
+
+// build runs kustomize in dir and post-processes the objects.
+func (r *Repo) build(dir string, req Request) ([]*unstructured.Unstructured, error) {
+	opts := krusty.MakeDefaultOptions()
+	opts.PluginConfig = kusttypes.DisabledPluginConfig()
+	// The in-memory file system holds only the repo, so no restriction is
+	// needed to keep kustomize inside it; releases may share bases.
+	opts.LoadRestrictions = kusttypes.LoadRestrictionsNone
+	resMap, err := krusty.MakeKustomizer(opts).Run(r.fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
+	}
+	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
+	for _, res := range resMap.Resources() {
+		m, err := res.Map()
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
+		}
+		objs = append(objs, &unstructured.Unstructured{Object: m})
+	}
+	if len(objs) == 0 {
+		return nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
+	}
+	finish(objs, req)
+	return objs, nil
+}
+
+// finish labels the objects, defaults their namespace and sorts them.
+func finish(objs []*unstructured.Unstructured, req Request) {
+	scopes := newScopes(objs)
+	for _, o := range objs {
+		labels := o.GetLabels()
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[LabelSite] = req.Site
+		labels[LabelProduct] = req.Product
+		labels[LabelVersion] = req.Version
+		o.SetLabels(labels)
+		if o.GetNamespace() == "" && req.Namespace != "" && scopes.namespaced(o) {
+			o.SetNamespace(req.Namespace)
+		}
+	}
+	Sort(objs)
+}
+
+// Sort orders objects for applying and printing: Namespaces and CRDs first,
+// then the rest by kind, namespace and name.
+func Sort(objs []*unstructured.Unstructured) {
+	sort.SliceStable(objs, func(i, j int) bool {
+		a, b := objs[i], objs[j]
+		if ra, rb := kindRank(a), kindRank(b); ra != rb {
+			return ra < rb
+		}
+		if a.GetKind() != b.GetKind() {
+			return a.GetKind() < b.GetKind()
+		}
+		if a.GetNamespace() != b.GetNamespace() {
+			return a.GetNamespace() < b.GetNamespace()
+		}
+		return a.GetName() < b.GetName()
+	})
+}
+
+func kindRank(o *unstructured.Unstructured) int {
+	switch o.GetKind() {
+	case "Namespace":
+		return 0
+	case "CustomResourceDefinition":
+		return 1
+	case "ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding":
+		return 2
+	default:
+		return 3
+	}
+}
+
+// Filesystem exposes the in-memory file system, for tests.
+func (r *Repo) Filesystem() filesys.FileSystem { return r.fs }

@@ -1,0 +1,208 @@
+package render
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: registry.example.com/web:1.0.0
+`
+
+func file(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+func baseRepo() fstest.MapFS {
+	return fstest.MapFS{
+		"products/web/releases/1.0.0/kustomization.yaml": file("resources: [deploy.yaml, role.yaml, crd.yaml, widget.yaml]\n"),
+		"products/web/releases/1.0.0/deploy.yaml":        file(deployment),
+		"products/web/releases/1.0.0/role.yaml":          file("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: web-reader}\nrules: []\n"),
+		"products/web/releases/1.0.0/crd.yaml": file(`apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {kind: Widget, plural: widgets}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`),
+		"products/web/releases/1.0.0/widget.yaml":                  file("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"),
+		"sites/edge-1/products/web/kustomization.yaml":             file("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n- path: replicas.yaml\n"),
+		"sites/edge-1/products/web/replicas.yaml":                  file("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec: {replicas: 1}\n"),
+		"products/remote/releases/1.0.0/kustomization.yaml":        file("resources: [https://example.com/app.yaml]\n"),
+		"products/outside/releases/1.0.0/kustomization.yaml":       file("resources: [../../../../../etc]\n"),
+		"products/empty/releases/1.0.0/kustomization.yaml":         file("resources: []\n"),
+		"products/helm/releases/1.0.0/kustomization.yaml":          file("helmCharts: [{name: x, repo: https://charts.example.com}]\n"),
+		"products/gitbase/releases/1.0.0/kustomization.yaml":       file("resources: ['git@github.com:acme/base.git']\n"),
+		"products/nested/releases/1.0.0/kustomization.yaml":        file("resources: [../../../../bases/common]\n"),
+		"bases/common/kustomization.yaml":                          file("resources: [https://example.com/x.yaml]\n"),
+		".git/config":                                              file("never read"),
+		"products/brokenyaml/releases/1.0.0/kustomization.yaml":    file("resources: [bad.yaml]\n"),
+		"products/brokenyaml/releases/1.0.0/bad.yaml":              file("kind: [unclosed\n"),
+		"products/generator/releases/1.0.0/kustomization.yaml":     file("configMapGenerator:\n- name: cfg\n  files: [app.conf=/etc/passwd]\n"),
+		"products/generatorgood/releases/1.0.0/kustomization.yaml": file("configMapGenerator:\n- name: cfg\n  files: [app.conf]\n  options: {disableNameSuffixHash: true}\n"),
+		"products/generatorgood/releases/1.0.0/app.conf":           file("a=1\n"),
+	}
+}
+
+func TestRenderLabelsNamespacesAndOrders(t *testing.T) {
+	repo, err := LoadRepo(baseRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := repo.Render(context.Background(), Request{
+		Site: "cloud-1", Product: "web", Version: "1.0.0",
+		ReleaseDir: "products/web/releases/1.0.0", Namespace: "web",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range objs {
+		got = append(got, o.GetKind()+"/"+o.GetNamespace()+"/"+o.GetName())
+		l := o.GetLabels()
+		if l[LabelSite] != "cloud-1" || l[LabelProduct] != "web" || l[LabelVersion] != "1.0.0" {
+			t.Errorf("%s/%s labels = %v, want syncd.dev site/product/version", o.GetKind(), o.GetName(), l)
+		}
+	}
+	want := []string{
+		"CustomResourceDefinition//widgets.example.com",
+		"ClusterRole//web-reader",
+		"Deployment/web/web",
+		"Widget//w", // cluster-scoped by its CRD in the same render
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("objects = %v\nwant      %v", got, want)
+	}
+}
+
+func TestRenderAppliesSiteComponent(t *testing.T) {
+	repo, err := LoadRepo(baseRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := repo.Render(context.Background(), Request{
+		Site: "edge-1", Product: "web", Version: "1.0.0", Namespace: "web",
+		ReleaseDir: "products/web/releases/1.0.0", ComponentDir: "sites/edge-1/products/web",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.GetKind() == "Deployment" {
+			replicas, _, _ := unstructuredInt(o.Object, "spec", "replicas")
+			if replicas != 1 {
+				t.Fatalf("replicas = %d, want 1 from the site's component", replicas)
+			}
+			return
+		}
+	}
+	t.Fatal("no Deployment rendered")
+}
+
+func TestRenderRefusesWhatIsNotInTheRepo(t *testing.T) {
+	repo, err := LoadRepo(baseRepo())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		product string
+		want    string
+	}{
+		{"remote", `products/remote/releases/1.0.0/kustomization.yaml: resources[0]: "https://example.com/app.yaml" is remote`},
+		{"gitbase", `resources[0]: "git@github.com:acme/base.git" is remote`},
+		{"outside", `resources[0]: "../../../../../etc" is not a file or directory of the fleet repo`},
+		{"nested", `bases/common/kustomization.yaml: resources[0]: "https://example.com/x.yaml" is remote`},
+		{"helm", `helmCharts: Helm chart inflation is not supported`},
+		{"generator", `configMapGenerator[0].files[0]: "/etc/passwd" is not a file or directory of the fleet repo`},
+		{"empty", `renders no objects`},
+		{"brokenyaml", `kustomize build products/brokenyaml/releases/1.0.0`},
+		{"missing", `release directory products/missing/releases/1.0.0 does not exist`},
+	}
+	var reqs []Request
+	for _, tt := range tests {
+		reqs = append(reqs, Request{Site: "s", Product: tt.product, Version: "1.0.0", ReleaseDir: "products/" + tt.product + "/releases/1.0.0"})
+	}
+	reqs = append(reqs, Request{Site: "s", Product: "generatorgood", Version: "1.0.0", ReleaseDir: "products/generatorgood/releases/1.0.0"})
+	results := repo.RenderAll(context.Background(), reqs)
+	for i, tt := range tests {
+		t.Run(tt.product, func(t *testing.T) {
+			if results[i].Err == nil || !strings.Contains(results[i].Err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", results[i].Err, tt.want)
+			}
+		})
+	}
+	if last := results[len(results)-1]; last.Err != nil || len(last.Objects) != 1 {
+		t.Fatalf("a good product next to broken ones: objects %d, err %v", len(last.Objects), last.Err)
+	}
+}
+
+func TestLoadRepoSymlinks(t *testing.T) {
+	dir := t.TempDir()
+	rel := filepath.Join(dir, "products/web/releases/1.0.0")
+	if err := os.MkdirAll(rel, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "shared.yaml"), []byte(deployment), 0o644))
+	must(t, os.WriteFile(filepath.Join(rel, "kustomization.yaml"), []byte("resources: [deploy.yaml]\n"), 0o644))
+	must(t, os.Symlink("../../../../shared.yaml", filepath.Join(rel, "deploy.yaml")))
+
+	repo, err := LoadRepo(os.DirFS(dir))
+	if err != nil {
+		t.Fatalf("a symlink inside the repo: %v", err)
+	}
+	objs, err := repo.Render(context.Background(), Request{Site: "s", Product: "web", Version: "1.0.0", ReleaseDir: "products/web/releases/1.0.0"})
+	if err != nil || len(objs) != 1 {
+		t.Fatalf("render through an inner symlink: %d objects, %v", len(objs), err)
+	}
+
+	must(t, os.Symlink("../../../../../outside.yaml", filepath.Join(rel, "escape.yaml")))
+	_, err = LoadRepo(os.DirFS(dir))
+	if !errors.Is(err, ErrSymlinkEscapes) || !strings.Contains(err.Error(), "products/web/releases/1.0.0/escape.yaml -> ../../../../../outside.yaml") {
+		t.Fatalf("escaping symlink: err = %v, want ErrSymlinkEscapes naming the link", err)
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) {
+	cur := any(obj)
+	for _, f := range fields {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return 0, false, nil
+		}
+		cur = m[f]
+	}
+	switch v := cur.(type) {
+	case int64:
+		return v, true, nil
+	case float64:
+		return int64(v), true, nil
+	case int:
+		return int64(v), true, nil
+	}
+	return 0, false, nil
+}

@@ -1,0 +1,137 @@
+// Package render builds the Kubernetes objects of one product release for one
+// site with kustomize (krusty), from an in-memory copy of a fleet repo
+// snapshot: plugins off, no remote bases, and nothing outside the repo
+// reachable, because nothing outside it is in the file system kustomize sees.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// maxFileSize bounds one file copied from the repo, so a stray artifact cannot
+// exhaust memory.
+const maxFileSize = 16 << 20
+
+// Repo is an immutable in-memory copy of a fleet repo snapshot that products
+// are rendered from.
+type Repo struct {
+	fs filesys.FileSystem
+}
+
+// LoadRepo copies every file of fsys (a repo checkout: the .git directory is
+// skipped) into memory. A symlink is followed only when its target lies inside
+// the repo; one that escapes is an error naming the link and its target.
+func LoadRepo(fsys fs.FS) (*Repo, error) {
+	mem := filesys.MakeFsInMemory()
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name == ".git" {
+				return fs.SkipDir
+			}
+			return mem.MkdirAll(abs(name))
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			return copySymlink(fsys, mem, name)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		return copyFile(fsys, mem, name, name)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("loading repo for rendering: %w", err)
+	}
+	return &Repo{fs: mem}, nil
+}
+
+// abs maps a repo-relative name to its absolute path in the in-memory fs.
+func abs(name string) string {
+	if name == "." {
+		return "/"
+	}
+	return "/" + name
+}
+
+func copyFile(fsys fs.FS, mem filesys.FileSystem, src, dst string) error {
+	info, err := fs.Stat(fsys, src)
+	if err != nil {
+		return err
+	}
+	if info.Size() > maxFileSize {
+		return fmt.Errorf("%s: file is %d bytes, larger than the %d-byte limit", src, info.Size(), maxFileSize)
+	}
+	data, err := fs.ReadFile(fsys, src)
+	if err != nil {
+		return err
+	}
+	return mem.WriteFile(abs(dst), data)
+}
+
+// copySymlink copies what a symlink points to when that lies inside the repo.
+func copySymlink(fsys fs.FS, mem filesys.FileSystem, name string) error {
+	target, err := resolveLink(fsys, name)
+	if err != nil {
+		return err
+	}
+	info, err := fs.Stat(fsys, target)
+	if err != nil {
+		return fmt.Errorf("%s: symlink target %s: %w", name, target, err)
+	}
+	if !info.IsDir() {
+		return copyFile(fsys, mem, target, name)
+	}
+	return fs.WalkDir(fsys, target, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		dst := path.Join(name, p[len(target):])
+		switch {
+		case d.IsDir():
+			return mem.MkdirAll(abs(dst))
+		case d.Type()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s: nested symlink inside the symlinked directory %s is not supported", p, name)
+		case d.Type().IsRegular():
+			return copyFile(fsys, mem, p, dst)
+		}
+		return nil
+	})
+}
+
+// ErrSymlinkEscapes reports a symlink whose target is outside the repo.
+var ErrSymlinkEscapes = errors.New("symlink points outside the repo")
+
+// resolveLink follows the symlink name (and any chain of links) and returns
+// the repo-relative target, or ErrSymlinkEscapes.
+func resolveLink(fsys fs.FS, name string) (string, error) {
+	cur := name
+	for hops := 0; hops < 40; hops++ {
+		target, err := fs.ReadLink(fsys, cur)
+		if err != nil {
+			return "", fmt.Errorf("%s: reading symlink: %w", name, err)
+		}
+		if path.IsAbs(target) {
+			return "", fmt.Errorf("%s -> %s: %w", name, target, ErrSymlinkEscapes)
+		}
+		next := path.Join(path.Dir(cur), target)
+		if next == ".." || len(next) >= 3 && next[:3] == "../" {
+			return "", fmt.Errorf("%s -> %s: %w", name, target, ErrSymlinkEscapes)
+		}
+		info, err := fs.Lstat(fsys, next)
+		if err != nil {
+			return "", fmt.Errorf("%s -> %s: %w", name, target, err)
+		}
+		if info.Mode()&fs.ModeSymlink == 0 {
+			return next, nil
+		}
+		cur = next
+	}
+	return "", fmt.Errorf("%s: too many levels of symlinks", name)
+}
