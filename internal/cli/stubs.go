@@ -17,18 +17,6 @@ func newRunCommand(*streams) *cobra.Command {
 	return &cobra.Command{Use: "run", Short: "Run the per-site reconcile daemon", RunE: notImplemented("run")}
 }
 
-func newSyncCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "sync", Short: "Reconcile this site once", RunE: notImplemented("sync")}
-}
-
-func newDiffCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "diff", Short: "Show what a sync would change (exit 0 none, 1 diff, 2 error)", RunE: notImplemented("diff")}
-}
-
-func newRenderCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "render", Short: "Print the rendered YAML of one site, offline", RunE: notImplemented("render")}
-}
-
 func newStatusCommand(*streams) *cobra.Command {
 	return &cobra.Command{Use: "status", Short: "Show this site's revision, products, health, drift and conflicts", RunE: notImplemented("status")}
 }

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/syncd-dev/syncd/internal/diff"
+	"github.com/syncd-dev/syncd/internal/reconcile"
+)
+
+func newDiffCommand(s *streams) *cobra.Command {
+	f := &commonFlags{}
+	cmd := &cobra.Command{
+		Use:   "diff [flags]",
+		Short: "Show what a sync would change (exit 0 none, 1 diff, 2 error)",
+		Long: `Render the site's products and compare them with the live cluster through a
+server-side apply dry run. Each object is listed as created, configured (with a
+field-level diff), or deleted (would be pruned); unchanged objects are counted.
+Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			if err := f.requireSite(); err != nil {
+				return err
+			}
+			r, err := f.reconciler(&streams{out: s.out, err: nil}, 0)
+			if err != nil {
+				return err
+			}
+			snap, err := f.openSnapshot(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer snap.cleanup()
+			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
+			if err != nil {
+				return err
+			}
+			changes, diffErr := r.Diff(cmd.Context(), plan)
+			differs := printChanges(s, changes)
+			switch {
+			case diffErr != nil:
+				return withCode(ExitError, diffErr)
+			case differs:
+				return withCode(ExitDiff, nil)
+			}
+			return nil
+		},
+	}
+	f.addGit(cmd.Flags())
+	f.addSite(cmd.Flags())
+	f.addKube(cmd.Flags())
+	return cmd
+}
+
+// printChanges writes every change but the unchanged ones and reports
+// whether anything differs.
+func printChanges(s *streams, changes []diff.Change) bool {
+	unchanged, differs := 0, false
+	for _, c := range changes {
+		if c.Action == diff.Unchanged {
+			unchanged++
+			continue
+		}
+		differs = true
+		label := string(c.Action)
+		if c.Action == diff.Deleted {
+			label = "deleted (would prune)"
+		}
+		fmt.Fprintf(s.out, "%s %s: %s\n", c.Product, c.Object, label)
+		if c.Diff != "" {
+			fmt.Fprint(s.out, indent(c.Diff))
+		}
+	}
+	fmt.Fprintf(s.err, "%d object(s) differ, %d unchanged\n", len(changes)-unchanged, unchanged)
+	return differs
+}
+
+func indent(s string) string {
+	out := ""
+	for _, line := range splitLines(s) {
+		out += "    " + line + "\n"
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	var lines []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			lines = append(lines, s[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		lines = append(lines, s[start:])
+	}
+	return lines
+}

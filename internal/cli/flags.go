@@ -1,0 +1,130 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// commonFlags are the flags SPEC §6 gives every command that reaches Git or
+// the cluster. Each can also be set as SYNCD_<NAME> (dashes as underscores).
+type commonFlags struct {
+	repo       string
+	repoDir    string
+	branch     string
+	site       string
+	identity   string
+	knownHosts string
+	kubeconfig string
+	context    string
+	namespace  string
+	interval   time.Duration
+	listen     string
+	logFormat  string
+	cacheDir   string
+}
+
+// addGit registers the flags that locate the fleet repo.
+func (f *commonFlags) addGit(fs *pflag.FlagSet) {
+	fs.StringVar(&f.repo, "repo", "", "fleet repo URL: ssh://, scp-like user@host:path, or file:// (tests)")
+	fs.StringVar(&f.repoDir, "repo-dir", "", "read the fleet repo from this local directory instead of --repo")
+	fs.StringVar(&f.branch, "branch", "main", "branch of the fleet repo to track")
+	fs.StringVar(&f.identity, "identity", "", "SSH private key file (the deploy key)")
+	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for the Git server (required for SSH)")
+	fs.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where the fleet repo is cached between runs")
+}
+
+// addSite registers --site.
+func (f *commonFlags) addSite(fs *pflag.FlagSet) {
+	fs.StringVar(&f.site, "site", "", "the site this syncd serves (sites/<site>/site.yaml)")
+}
+
+// addKube registers the flags that reach the cluster.
+func (f *commonFlags) addKube(fs *pflag.FlagSet) {
+	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG)")
+	fs.StringVar(&f.context, "context", "", "kubeconfig context")
+	fs.StringVar(&f.namespace, "namespace", "syncd-system", "syncd's namespace (inventories, conflicts, status)")
+}
+
+// addDaemon registers the daemon's flags.
+func (f *commonFlags) addDaemon(fs *pflag.FlagSet) {
+	fs.DurationVar(&f.interval, "interval", 15*time.Second, "how often to poll the fleet repo")
+	fs.StringVar(&f.listen, "listen", ":9090", "address for /metrics, /healthz and /readyz")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+}
+
+func defaultCacheDir() string {
+	if dir, err := os.UserCacheDir(); err == nil {
+		return dir + "/syncd"
+	}
+	return os.TempDir() + "/syncd-cache"
+}
+
+// bindEnv sets every flag not given on the command line from SYNCD_<NAME>.
+func bindEnv(cmd *cobra.Command) error {
+	var errs []string
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if fl.Changed {
+			return
+		}
+		name := "SYNCD_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fl.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: %v", name, v, err))
+			}
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("environment: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// requireSite fails when --site is missing.
+func (f *commonFlags) requireSite() error {
+	if f.site == "" {
+		return withCode(ExitError, fmt.Errorf("--site (or SYNCD_SITE) is required"))
+	}
+	return nil
+}
+
+// restConfig loads the cluster configuration: --kubeconfig, else in-cluster,
+// else $KUBECONFIG and ~/.kube/config.
+func (f *commonFlags) restConfig() (*rest.Config, error) {
+	if f.kubeconfig == "" && f.context == "" {
+		if cfg, err := rest.InClusterConfig(); err == nil {
+			return cfg, nil
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if f.kubeconfig != "" {
+		rules.ExplicitPath = f.kubeconfig
+	}
+	overrides := &clientcmd.ConfigOverrides{CurrentContext: f.context}
+	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = 100, 200
+	return cfg, nil
+}
+
+// kubeClient returns a client for the cluster.
+func (f *commonFlags) kubeClient() (client.Client, error) {
+	cfg, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster at %s: %w", cfg.Host, err)
+	}
+	return c, nil
+}

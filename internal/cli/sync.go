@@ -1,0 +1,108 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/syncd-dev/syncd/internal/reconcile"
+)
+
+func newSyncCommand(s *streams) *cobra.Command {
+	f := &commonFlags{}
+	var once bool
+	var healthTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "sync --once [flags]",
+		Short: "Reconcile this site once",
+		Long: `Fetch the fleet repo, render the site's products, apply them with server-side
+apply in dependency order, prune what left the render and wait for health.
+Progress goes to stderr, a summary table to stdout. Exits non-zero when a
+product failed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			if !once {
+				return withCode(ExitError, fmt.Errorf("sync runs one reconcile: pass --once (the daemon is `syncd run`)"))
+			}
+			if err := f.requireSite(); err != nil {
+				return err
+			}
+			r, err := f.reconciler(s, healthTimeout)
+			if err != nil {
+				return err
+			}
+			snap, err := f.openSnapshot(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			defer snap.cleanup()
+			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
+			if err != nil {
+				return err
+			}
+			rep, err := r.Sync(cmd.Context(), plan)
+			if err != nil {
+				return err
+			}
+			if err := printSummary(s, rep); err != nil {
+				return err
+			}
+			if err := rep.Err(); err != nil {
+				return withCode(ExitError, err)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "run one reconcile and exit")
+	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long to wait for applied products to become healthy")
+	f.addGit(cmd.Flags())
+	f.addSite(cmd.Flags())
+	f.addKube(cmd.Flags())
+	return cmd
+}
+
+// reconciler connects to the cluster and builds a Reconciler for --site.
+func (f *commonFlags) reconciler(s *streams, healthTimeout time.Duration) (*reconcile.Reconciler, error) {
+	c, err := f.kubeClient()
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.New(c, c.RESTMapper(), reconcile.Config{
+		Site:          f.site,
+		Namespace:     f.namespace,
+		HealthTimeout: healthTimeout,
+		Progress:      s.err,
+	}), nil
+}
+
+// printSummary writes the per-product table of a sync.
+func printSummary(s *streams, rep *reconcile.Report) error {
+	w := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "PRODUCT\tVERSION\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tHEALTH\tNOTE")
+	for _, r := range rep.Results {
+		note := r.Note
+		if r.Err != nil {
+			note = "error: " + firstLine(r.Err.Error())
+		}
+		version := r.Version
+		if version == "" {
+			version = "-"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Product, version, r.Created, r.Configured, r.Unchanged, r.Pruned, r.Health, note)
+	}
+	return w.Flush()
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}

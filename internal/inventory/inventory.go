@@ -1,0 +1,104 @@
+// Package inventory records, in the cluster, which objects syncd applied for
+// each product at a site, so that objects which leave the site's render can be
+// pruned, even after a crash or a restart.
+package inventory
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Entry identifies one applied object, with the API version it was applied at
+// so it can be fetched and deleted later.
+type Entry struct {
+	ID      object.ObjMetadata
+	Version string
+}
+
+// String is the entry's stored form: "<namespace>_<name>_<group>_<kind> <version>".
+func (e Entry) String() string { return e.ID.String() + " " + e.Version }
+
+// Object returns an empty object carrying the entry's identity, for Get and Delete.
+func (e Entry) Object() *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(schema.GroupVersionKind{Group: e.ID.GroupKind.Group, Version: e.Version, Kind: e.ID.GroupKind.Kind})
+	u.SetNamespace(e.ID.Namespace)
+	u.SetName(e.ID.Name)
+	return u
+}
+
+// parseEntry reads the stored form of an Entry.
+func parseEntry(s string) (Entry, error) {
+	id, version, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok || version == "" {
+		return Entry{}, fmt.Errorf("inventory entry %q: want \"<id> <version>\"", s)
+	}
+	meta, err := object.ParseObjMetadata(id)
+	if err != nil {
+		return Entry{}, fmt.Errorf("inventory entry %q: %w", s, err)
+	}
+	return Entry{ID: meta, Version: version}, nil
+}
+
+// Inventory is what syncd applied for one product at one site.
+type Inventory struct {
+	// Product is the product's name.
+	Product string
+	// Version is the product release last applied in full.
+	Version string
+	// Revision is the fleet repo commit last applied in full.
+	Revision string
+	// Entries are the objects syncd owns for the product, sorted.
+	Entries []Entry
+}
+
+// EntriesOf returns the entries of objects, sorted and without duplicates.
+func EntriesOf(objs []*unstructured.Unstructured) []Entry {
+	entries := make([]Entry, 0, len(objs))
+	for _, o := range objs {
+		entries = append(entries, Entry{ID: object.UnstructuredToObjMetadata(o), Version: o.GroupVersionKind().Version})
+	}
+	return normalize(entries)
+}
+
+// Union returns the entries in a or b; b's version wins for an object in both.
+func Union(a, b []Entry) []Entry {
+	all := make([]Entry, 0, len(a)+len(b))
+	all = append(all, b...)
+	all = append(all, a...)
+	return normalize(all)
+}
+
+// Difference returns the entries of a whose object is not in b.
+func Difference(a, b []Entry) []Entry {
+	inB := make(map[object.ObjMetadata]bool, len(b))
+	for _, e := range b {
+		inB[e.ID] = true
+	}
+	var out []Entry
+	for _, e := range a {
+		if !inB[e.ID] {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// normalize sorts entries by ID and keeps the first entry of each object.
+func normalize(entries []Entry) []Entry {
+	seen := make(map[object.ObjMetadata]bool, len(entries))
+	out := entries[:0:0]
+	for _, e := range entries {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
+	return out
+}

@@ -1,0 +1,122 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Labels on inventory ConfigMaps.
+const (
+	labelInventory = "syncd.dev/inventory"
+	labelSite      = "syncd.dev/site"
+	labelProduct   = "syncd.dev/product"
+)
+
+// Store keeps one ConfigMap per product of a site in syncd's namespace.
+type Store struct {
+	client    client.Client
+	namespace string
+	site      string
+}
+
+// NewStore returns a Store for site's inventories in namespace.
+func NewStore(c client.Client, namespace, site string) *Store {
+	return &Store{client: c, namespace: namespace, site: site}
+}
+
+func (s *Store) name(product string) string {
+	return fmt.Sprintf("syncd-inventory-%s-%s", s.site, product)
+}
+
+// List returns the site's inventories by product.
+func (s *Store) List(ctx context.Context) (map[string]*Inventory, error) {
+	var list corev1.ConfigMapList
+	err := s.client.List(ctx, &list, client.InNamespace(s.namespace),
+		client.MatchingLabels{labelInventory: "true", labelSite: s.site})
+	if err != nil {
+		return nil, fmt.Errorf("listing inventories of site %s: %w", s.site, err)
+	}
+	out := make(map[string]*Inventory, len(list.Items))
+	for i := range list.Items {
+		inv, err := decode(&list.Items[i])
+		if err != nil {
+			return nil, err
+		}
+		out[inv.Product] = inv
+	}
+	return out, nil
+}
+
+// Save writes inv, creating its ConfigMap (and syncd's namespace) when needed.
+func (s *Store) Save(ctx context.Context, inv *Inventory) error {
+	lines := make([]string, len(inv.Entries))
+	for i, e := range inv.Entries {
+		lines[i] = e.String()
+	}
+	cm := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name:      s.name(inv.Product),
+			Namespace: s.namespace,
+			Labels:    map[string]string{labelInventory: "true", labelSite: s.site, labelProduct: inv.Product},
+		},
+		Data: map[string]string{
+			"product":  inv.Product,
+			"version":  inv.Version,
+			"revision": inv.Revision,
+			"objects":  strings.Join(lines, "\n"),
+		},
+	}
+	err := s.client.Patch(ctx, cm, client.Apply, client.FieldOwner("syncd"), client.ForceOwnership)
+	if apierrors.IsNotFound(err) {
+		if err := s.ensureNamespace(ctx); err != nil {
+			return err
+		}
+		err = s.client.Patch(ctx, cm, client.Apply, client.FieldOwner("syncd"), client.ForceOwnership)
+	}
+	if err != nil {
+		return fmt.Errorf("saving inventory of %s at site %s: %w", inv.Product, s.site, err)
+	}
+	return nil
+}
+
+// Delete removes a product's inventory.
+func (s *Store) Delete(ctx context.Context, product string) error {
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: s.name(product), Namespace: s.namespace}}
+	if err := s.client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting inventory of %s at site %s: %w", product, s.site, err)
+	}
+	return nil
+}
+
+func (s *Store) ensureNamespace(ctx context.Context) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.namespace}}
+	if err := s.client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", s.namespace, err)
+	}
+	return nil
+}
+
+func decode(cm *corev1.ConfigMap) (*Inventory, error) {
+	inv := &Inventory{Product: cm.Data["product"], Version: cm.Data["version"], Revision: cm.Data["revision"]}
+	for _, line := range strings.Split(cm.Data["objects"], "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		e, err := parseEntry(line)
+		if err != nil {
+			return nil, fmt.Errorf("ConfigMap %s/%s: %w", cm.Namespace, cm.Name, err)
+		}
+		inv.Entries = append(inv.Entries, e)
+	}
+	if inv.Product == "" {
+		inv.Product = cm.Labels[labelProduct]
+	}
+	return inv, nil
+}

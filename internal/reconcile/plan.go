@@ -1,0 +1,205 @@
+// Package reconcile runs syncd's data flow for one site: load the fleet repo,
+// resolve and render the products that target the site, then diff or apply
+// them in dependency order, prune what left the render, and report health.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sort"
+
+	"github.com/Masterminds/semver/v3"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/render"
+)
+
+// Plan is what the fleet repo asks of one site at one revision.
+type Plan struct {
+	// Site is the site planned for.
+	Site string
+	// Revision is the fleet repo commit, when known.
+	Revision string
+	// Products are the products that target the site, in dependency order
+	// (products that failed to load come last, by name).
+	Products []*ProductPlan
+}
+
+// ProductPlan is one product's part of a Plan.
+type ProductPlan struct {
+	// Name and Version identify the product release; Version is empty when
+	// the product is not deployed or failed before resolving.
+	Name, Version string
+	// Objects are the rendered objects.
+	Objects []*unstructured.Unstructured
+	// NotDeployed, when set, says why the product has no version here.
+	NotDeployed string
+	// Held, when set, says why the product is held back (a dependency).
+	Held string
+	// Err is why the product could not be loaded, resolved or rendered. Such
+	// a product is neither applied nor pruned.
+	Err error
+	// ForceRecreate is the product's opt-in to recreate on immutable changes.
+	ForceRecreate bool
+	// Dependencies are the products this one needs first.
+	Dependencies []fleet.Dependency
+}
+
+// Blocked reports whether the product must be left as it is live.
+func (p *ProductPlan) Blocked() bool { return p.Err != nil || p.Held != "" }
+
+// PlanSite loads the fleet repo in fsys and renders every product that
+// targets site. Errors of fleet.yaml or the site's own file are fatal (nothing
+// may be applied or pruned); a product's errors block only that product.
+func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, error) {
+	repo, loadErr := fleet.Load(fsys)
+	if repo == nil || repo.Fleet == nil {
+		return nil, fmt.Errorf("loading fleet repo: %w", loadErr)
+	}
+	if err := repo.SiteErrors[site]; err != nil {
+		return nil, fmt.Errorf("site %s: %w", site, err)
+	}
+	if _, ok := repo.Sites[site]; !ok {
+		return nil, fmt.Errorf("site %s: no sites/%s/site.yaml in the fleet repo", site, site)
+	}
+	targeted, err := repo.ProductsFor(site)
+	if err != nil {
+		return nil, fmt.Errorf("selecting the products of site %s: %w", site, err)
+	}
+	plan := &Plan{Site: site, Revision: revision}
+	byName := map[string]*ProductPlan{}
+	var names []string
+	for _, p := range targeted {
+		pp := &ProductPlan{Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies}
+		byName[p.Name] = pp
+		names = append(names, p.Name)
+	}
+	// A product whose own files are broken might still target the site; it
+	// is planned as failed so nothing of it is pruned.
+	for name, perr := range repo.ProductErrors {
+		if pp, ok := byName[name]; ok {
+			pp.Err = perr
+			continue
+		}
+		byName[name] = &ProductPlan{Name: name, Err: perr}
+	}
+	if err := renderProducts(ctx, fsys, repo, site, byName); err != nil {
+		return nil, err
+	}
+	holdBack(byName)
+	order, err := repo.DependencyOrder(names)
+	if err != nil {
+		return nil, fmt.Errorf("ordering the products of site %s: %w", site, err)
+	}
+	for _, name := range order {
+		plan.Products = append(plan.Products, byName[name])
+		delete(byName, name)
+	}
+	rest := make([]string, 0, len(byName))
+	for name := range byName {
+		rest = append(rest, name)
+	}
+	sort.Strings(rest)
+	for _, name := range rest {
+		plan.Products = append(plan.Products, byName[name])
+	}
+	return plan, nil
+}
+
+// renderProducts resolves each planned product's version and renders it.
+func renderProducts(ctx context.Context, fsys fs.FS, repo *fleet.Repo, site string, byName map[string]*ProductPlan) error {
+	var reqs []render.Request
+	for name, pp := range byName {
+		if pp.Err != nil {
+			continue
+		}
+		res, err := repo.Resolve(site, name)
+		switch {
+		case err != nil:
+			pp.Err = err
+			continue
+		case res.NotDeployed:
+			pp.NotDeployed = res.Reason
+			continue
+		}
+		pp.Version = res.Version.Original()
+		p := repo.Products[name]
+		reqs = append(reqs, render.Request{
+			Site: site, Product: name, Version: pp.Version,
+			ReleaseDir:   res.Release.Dir,
+			ComponentDir: repo.Sites[site].Components[name],
+			Namespace:    p.Spec.Namespace,
+		})
+	}
+	if len(reqs) == 0 {
+		return nil
+	}
+	rrepo, err := render.LoadRepo(fsys)
+	if err != nil {
+		// An escaping symlink anywhere makes the snapshot untrustworthy.
+		return err
+	}
+	for _, res := range rrepo.RenderAll(ctx, reqs) {
+		pp := byName[res.Request.Product]
+		pp.Objects, pp.Err = res.Objects, res.Err
+	}
+	return ctx.Err()
+}
+
+// holdBack marks products whose dependencies are missing, too old, failed or
+// held back themselves, until nothing changes.
+func holdBack(byName map[string]*ProductPlan) {
+	for changed := true; changed; {
+		changed = false
+		for _, pp := range byName {
+			if pp.Err != nil || pp.Version == "" || pp.Held != "" {
+				continue
+			}
+			for _, dep := range pp.Dependencies {
+				if reason := unmet(dep, byName[dep.Product]); reason != "" {
+					pp.Held, changed = reason, true
+					break
+				}
+			}
+		}
+	}
+}
+
+func unmet(dep fleet.Dependency, d *ProductPlan) string {
+	switch {
+	case d == nil:
+		return fmt.Sprintf("dependency %s does not target this site", dep.Product)
+	case d.Err != nil:
+		return fmt.Sprintf("dependency %s failed: %v", dep.Product, firstLine(d.Err))
+	case d.Version == "":
+		return fmt.Sprintf("dependency %s is not deployed here: %s", dep.Product, d.NotDeployed)
+	case d.Held != "":
+		return fmt.Sprintf("dependency %s is held back", dep.Product)
+	}
+	if dep.MinVersion != "" && versionLess(d.Version, dep.MinVersion) {
+		return fmt.Sprintf("dependency %s is at %s here, needs at least %s", dep.Product, d.Version, dep.MinVersion)
+	}
+	return ""
+}
+
+func firstLine(err error) string {
+	var joined interface{ Unwrap() []error }
+	if errors.As(err, &joined) {
+		if errs := joined.Unwrap(); len(errs) > 0 {
+			return errs[0].Error()
+		}
+	}
+	return err.Error()
+}
+
+// versionLess reports whether semantic version a is lower than b; versions
+// that do not parse (the loader has rejected them already) compare as equal.
+func versionLess(a, b string) bool {
+	va, errA := semver.NewVersion(a)
+	vb, errB := semver.NewVersion(b)
+	return errA == nil && errB == nil && va.LessThan(vb)
+}

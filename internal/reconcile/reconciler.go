@@ -1,0 +1,331 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/fluxcd/pkg/ssa"
+	"github.com/hashicorp/go-hclog"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/apply"
+	"github.com/syncd-dev/syncd/internal/diff"
+	"github.com/syncd-dev/syncd/internal/health"
+	"github.com/syncd-dev/syncd/internal/inventory"
+)
+
+// Config configures a Reconciler.
+type Config struct {
+	// Site is the site reconciled.
+	Site string
+	// Namespace is syncd's own namespace, where inventories live.
+	Namespace string
+	// HealthTimeout bounds the wait for applied products to become healthy.
+	HealthTimeout time.Duration
+	// Progress receives one human-readable line per step; nil for none.
+	Progress io.Writer
+	// Log receives structured logs; nil for none.
+	Log hclog.Logger
+}
+
+// Reconciler applies Plans to the cluster of one site.
+type Reconciler struct {
+	cfg       Config
+	applier   *apply.Applier
+	inventory *inventory.Store
+	health    *health.Checker
+}
+
+// New returns a Reconciler for cfg.Site talking to the cluster through c.
+func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	if cfg.Progress == nil {
+		cfg.Progress = io.Discard
+	}
+	if cfg.HealthTimeout == 0 {
+		cfg.HealthTimeout = 2 * time.Minute
+	}
+	return &Reconciler{
+		cfg:       cfg,
+		applier:   apply.New(c, mapper, cfg.Site),
+		inventory: inventory.NewStore(c, cfg.Namespace, cfg.Site),
+		health:    health.NewChecker(c),
+	}
+}
+
+// Result is the outcome of one product in a sync.
+type Result struct {
+	Product, Version string
+	// Created, Configured, Unchanged and Pruned count objects.
+	Created, Configured, Unchanged, Pruned int
+	// Health is the product's health after the sync.
+	Health health.State
+	// Note says why a product was skipped, held back or not deployed.
+	Note string
+	// Err is why the product failed.
+	Err error
+}
+
+// Report is the outcome of a sync.
+type Report struct {
+	Site, Revision string
+	Results        []Result
+}
+
+// Err joins the errors of every failed product.
+func (r *Report) Err() error {
+	var errs []error
+	for _, res := range r.Results {
+		if res.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", res.Product, res.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Sync applies plan: products in order, each with its inventory written
+// before it is applied, then prunes objects that left the render, and waits
+// for health. Blocked products are left exactly as they are live.
+func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
+	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
+	invs, err := r.inventory.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Site: plan.Site, Revision: plan.Revision}
+	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
+	planned := map[string]bool{}
+	failed := map[string]bool{}
+	var toWatch []int
+	for i, pp := range plan.Products {
+		planned[pp.Name] = true
+		res := r.syncProduct(ctx, log, plan, pp, invs[pp.Name], failed, fmt.Sprintf("[%d/%d]", i+1, len(plan.Products)))
+		if res.Err != nil {
+			failed[pp.Name] = true
+		}
+		rep.Results = append(rep.Results, res)
+		if res.Err == nil && pp.Objects != nil && res.Note == "" {
+			toWatch = append(toWatch, len(rep.Results)-1)
+		}
+	}
+	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned)...)
+	r.waitHealth(ctx, plan, rep, toWatch)
+	return rep, ctx.Err()
+}
+
+// syncProduct applies one product and prunes what left its render.
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, failed map[string]bool, step string) Result {
+	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
+	log = log.With("product", pp.Name, "version", pp.Version)
+	switch {
+	case pp.Err != nil:
+		res.Err = pp.Err
+		r.progressf("%s %s: not applied, nothing pruned: %v", step, pp.Name, pp.Err)
+		log.Error("product blocked", "error", pp.Err)
+		return res
+	case pp.Held != "":
+		res.Note = "held back: " + pp.Held
+		r.progressf("%s %s %s: held back: %s", step, pp.Name, pp.Version, pp.Held)
+		log.Warn("product held back", "reason", pp.Held)
+		return res
+	}
+	for _, dep := range pp.Dependencies {
+		if failed[dep.Product] {
+			res.Note = fmt.Sprintf("held back: dependency %s failed to apply", dep.Product)
+			r.progressf("%s %s %s: %s", step, pp.Name, pp.Version, res.Note)
+			return res
+		}
+	}
+	var oldEntries []inventory.Entry
+	if old != nil {
+		oldEntries = old.Entries
+	}
+	if pp.NotDeployed != "" {
+		res.Note = "not deployed: " + pp.NotDeployed
+		r.progressf("%s %s: not deployed here (%s)", step, pp.Name, pp.NotDeployed)
+		res.Pruned, res.Err = r.prune(ctx, pp.Name, oldEntries, nil)
+		return res
+	}
+	newEntries := inventory.EntriesOf(pp.Objects)
+	// Record what is about to be applied before applying it, so a crash
+	// mid-apply leaves every object findable for the next prune.
+	pending := &inventory.Inventory{Product: pp.Name, Entries: inventory.Union(oldEntries, newEntries)}
+	if old != nil {
+		pending.Version, pending.Revision = old.Version, old.Revision
+	}
+	if err := r.inventory.Save(ctx, pending); err != nil {
+		res.Err = err
+		return res
+	}
+	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
+	start := time.Now()
+	cs, err := r.applier.Apply(ctx, pp.Objects, apply.Options{ForceRecreate: pp.ForceRecreate})
+	count(&res, cs)
+	if err != nil {
+		res.Err = err
+		r.progressf("%s %s %s: apply failed, nothing pruned: %v", step, pp.Name, pp.Version, err)
+		log.Error("apply failed", "error", err)
+		return res
+	}
+	log.Info("applied", "created", res.Created, "configured", res.Configured, "unchanged", res.Unchanged, "duration", time.Since(start))
+	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, newEntries), newEntries)
+	res.Pruned, res.Err = pruned, err
+	if err != nil {
+		return res
+	}
+	done := &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Entries: newEntries}
+	if err := r.inventory.Save(ctx, done); err != nil {
+		res.Err = err
+		return res
+	}
+	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
+		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
+	return res
+}
+
+// prune deletes stale objects of product; with keep nil it also drops the
+// product's inventory (the product left the site).
+func (r *Reconciler) prune(ctx context.Context, product string, stale, keep []inventory.Entry) (int, error) {
+	cs, err := r.applier.Prune(ctx, stale)
+	n := 0
+	if cs != nil {
+		for _, e := range cs.Entries {
+			if e.Action == ssa.DeletedAction {
+				n++
+			}
+		}
+	}
+	if err != nil {
+		return n, err
+	}
+	if keep == nil {
+		return n, r.inventory.Delete(ctx, product)
+	}
+	return n, nil
+}
+
+// pruneRemoved prunes products that have an inventory but are no longer
+// planned for the site: their product was deleted or no longer targets it.
+func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs map[string]*inventory.Inventory, planned map[string]bool) []Result {
+	var names []string
+	for name := range invs {
+		if !planned[name] {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	var results []Result
+	for _, name := range names {
+		res := Result{Product: name, Version: invs[name].Version, Health: health.Unknown, Note: "removed from site"}
+		res.Pruned, res.Err = r.prune(ctx, name, invs[name].Entries, nil)
+		r.progressf("%s: removed from site, pruned %d object(s)", name, res.Pruned)
+		log.Info("product removed from site", "product", name, "pruned", res.Pruned)
+		results = append(results, res)
+	}
+	return results
+}
+
+// waitHealth waits for the applied products' health, all at once.
+func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, indexes []int) {
+	if len(indexes) == 0 {
+		return
+	}
+	objs := map[string][]*unstructured.Unstructured{}
+	for _, pp := range plan.Products {
+		objs[pp.Name] = pp.Objects
+	}
+	r.progressf("waiting up to %s for %d product(s) to become healthy", r.cfg.HealthTimeout, len(indexes))
+	deadline := time.Now().Add(r.cfg.HealthTimeout)
+	for _, i := range indexes {
+		res := &rep.Results[i]
+		hr, err := r.health.Wait(ctx, objs[res.Product], 500*time.Millisecond, time.Until(deadline))
+		res.Health = hr.State
+		if err != nil {
+			res.Err = err
+			continue
+		}
+		if hr.State != health.Healthy && len(hr.Reasons) > 0 {
+			res.Note = hr.Reasons[0]
+		}
+		r.progressf("%s %s: %s", res.Product, res.Version, hr.State)
+	}
+}
+
+// Diff reports what Sync would change, without changing anything.
+func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error) {
+	invs, err := r.inventory.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var changes []diff.Change
+	var errs []error
+	planned := map[string]bool{}
+	for _, pp := range plan.Products {
+		planned[pp.Name] = true
+		if pp.Blocked() {
+			if pp.Err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", pp.Name, pp.Err))
+			}
+			continue
+		}
+		var oldEntries []inventory.Entry
+		if inv := invs[pp.Name]; inv != nil {
+			oldEntries = inv.Entries
+		}
+		if pp.NotDeployed != "" {
+			changes = append(changes, diff.Prunes(pp.Name, oldEntries)...)
+			continue
+		}
+		cs, err := diff.Objects(ctx, r.applier.ResourceManager(), pp.Name, pp.Objects)
+		changes = append(changes, cs...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
+			continue
+		}
+		changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, inventory.EntriesOf(pp.Objects)))...)
+	}
+	for name, inv := range invs {
+		if !planned[name] {
+			changes = append(changes, diff.Prunes(name, inv.Entries)...)
+		}
+	}
+	return changes, errors.Join(errs...)
+}
+
+func count(res *Result, cs *ssa.ChangeSet) {
+	if cs == nil {
+		return
+	}
+	for _, e := range cs.Entries {
+		switch e.Action {
+		case ssa.CreatedAction:
+			res.Created++
+		case ssa.ConfiguredAction:
+			res.Configured++
+		case ssa.UnchangedAction, ssa.SkippedAction:
+			res.Unchanged++
+		}
+	}
+}
+
+func (r *Reconciler) progressf(format string, args ...any) {
+	fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
+}
+
+func short(rev string) string {
+	if len(rev) > 12 {
+		return rev[:12]
+	}
+	if rev == "" {
+		return "working tree"
+	}
+	return rev
+}
