@@ -75,21 +75,21 @@ func (c *Checker) Check(ctx context.Context, objs []*unstructured.Unstructured) 
 }
 
 // Wait polls Check every interval until objs are Healthy or Error, or the
-// timeout passes, and returns the last report.
+// timeout passes, and returns the last report: still Progressing after the
+// timeout is a state, not an error.
 func (c *Checker) Wait(ctx context.Context, objs []*unstructured.Unstructured, interval, timeout time.Duration) (Report, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
+	deadline := time.Now().Add(timeout)
 	for {
 		rep, err := c.Check(ctx, objs)
-		if err == nil && (rep.State == Healthy || rep.State == Error) {
+		if err != nil {
+			return rep, err
+		}
+		if rep.State == Healthy || rep.State == Error || !time.Now().Add(interval).Before(deadline) {
 			return rep, nil
 		}
 		select {
 		case <-ctx.Done():
-			if err != nil {
-				return rep, err
-			}
-			return rep, nil
+			return rep, ctx.Err()
 		case <-time.After(interval):
 		}
 	}

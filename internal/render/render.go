@@ -133,11 +133,17 @@ func (r *Repo) build(dir string, req Request) ([]*unstructured.Unstructured, err
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {
-		m, err := res.Map()
+		// Through JSON, so numbers get the int64/float64 types the
+		// Kubernetes machinery expects (kustomize's own maps hold int).
+		data, err := res.MarshalJSON()
 		if err != nil {
 			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
 		}
-		objs = append(objs, &unstructured.Unstructured{Object: m})
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(data); err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
+		}
+		objs = append(objs, u)
 	}
 	if len(objs) == 0 {
 		return nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
