@@ -21,6 +21,10 @@ import (
 // FieldManager is the server-side apply field manager syncd applies as.
 const FieldManager = "syncd"
 
+// applyConcurrency is how many objects of one product are dry-run and
+// applied at once.
+const applyConcurrency = 4
+
 // Applier applies and prunes objects of one site.
 type Applier struct {
 	rm   *ssa.ResourceManager
@@ -31,6 +35,7 @@ type Applier struct {
 func New(c client.Client, mapper meta.RESTMapper, site string) *Applier {
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "syncd.dev"})
+	rm.SetConcurrency(applyConcurrency)
 	return &Applier{rm: rm, site: site}
 }
 

@@ -100,6 +100,7 @@ func (f *commonFlags) requireSite() error {
 func (f *commonFlags) restConfig() (*rest.Config, error) {
 	if f.kubeconfig == "" && f.context == "" {
 		if cfg, err := rest.InClusterConfig(); err == nil {
+			cfg.QPS, cfg.Burst = 1000, 2000
 			return cfg, nil
 		}
 	}
@@ -112,7 +113,9 @@ func (f *commonFlags) restConfig() (*rest.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading kubeconfig: %w", err)
 	}
-	cfg.QPS, cfg.Burst = 100, 200
+	// The API server protects itself with priority and fairness; a client-side
+	// limit would only serialize a large site.
+	cfg.QPS, cfg.Burst = 1000, 2000
 	return cfg, nil
 }
 

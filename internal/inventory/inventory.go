@@ -51,7 +51,7 @@ type Inventory struct {
 	Product string
 	// Version is the product release last applied in full.
 	Version string
-	// Revision is the fleet repo commit last applied in full.
+	// Revision is the fleet repo commit at which the inventory last changed.
 	Revision string
 	// Entries are the objects syncd owns for the product, sorted.
 	Entries []Entry
@@ -101,4 +101,22 @@ func normalize(entries []Entry) []Entry {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID.String() < out[j].ID.String() })
 	return out
+}
+
+// Same reports whether a and b record the same version and objects (the
+// revision aside, so a commit that leaves a product alone writes nothing);
+// nil is the absent inventory.
+func Same(a, b *Inventory) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	if a.Product != b.Product || a.Version != b.Version || len(a.Entries) != len(b.Entries) {
+		return false
+	}
+	for i := range a.Entries {
+		if a.Entries[i] != b.Entries[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -17,7 +17,7 @@ func TestSyncReportsHealthyWhenPodsBecomeReady(t *testing.T) {
 	r := newTestReconciler(t, c, site)
 	r.cfg.HealthTimeout = 90 * time.Second
 
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Health != health.Healthy {
 		t.Fatalf("web health = %s (%s), want HEALTHY once kwok runs the pod", got.Health, got.Note)
 	}
@@ -29,11 +29,11 @@ func TestSyncRefusesEmptyRender(t *testing.T) {
 	f := newFleetFixture(t, site)
 	f.addProduct("web", "em-web", "1.0.0", "registry.example.com/web:1.0.0")
 	r := newTestReconciler(t, c, site)
-	sync(t, r, f.plan(site))
+	syncOnce(t, r, f.plan(site))
 
 	// A release that renders nothing is an error, never "prune everything".
 	f.write("products/web/releases/1.0.0/kustomization.yaml", "resources: []\n")
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Err == nil || got.Pruned != 0 {
 		t.Fatalf("empty render: %+v, want an error and nothing pruned", got)
 	}
@@ -48,7 +48,7 @@ kind: Site
 metadata: {name: `+site+`, labels: {class: lab}}
 spec: {channel: prod}
 `)
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Pruned != 3 {
 		t.Fatalf("site no longer targeted: %+v, want 3 pruned", got)
 	}

@@ -6,12 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/apply"
@@ -26,7 +27,8 @@ type Config struct {
 	Site string
 	// Namespace is syncd's own namespace, where inventories live.
 	Namespace string
-	// HealthTimeout bounds the wait for applied products to become healthy.
+	// HealthTimeout bounds the wait for applied products to become healthy;
+	// zero checks health once without waiting.
 	HealthTimeout time.Duration
 	// Progress receives one human-readable line per step; nil for none.
 	Progress io.Writer
@@ -36,10 +38,11 @@ type Config struct {
 
 // Reconciler applies Plans to the cluster of one site.
 type Reconciler struct {
-	cfg       Config
-	applier   *apply.Applier
-	inventory *inventory.Store
-	health    *health.Checker
+	cfg        Config
+	progressMu sync.Mutex
+	applier    *apply.Applier
+	inventory  *inventory.Store
+	health     *health.Checker
 }
 
 // New returns a Reconciler for cfg.Site talking to the cluster through c.
@@ -49,9 +52,6 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 	}
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
-	}
-	if cfg.HealthTimeout == 0 {
-		cfg.HealthTimeout = 2 * time.Minute
 	}
 	return &Reconciler{
 		cfg:       cfg,
@@ -91,29 +91,45 @@ func (r *Report) Err() error {
 	return errors.Join(errs...)
 }
 
-// Sync applies plan: products in order, each with its inventory written
-// before it is applied, then prunes objects that left the render, and waits
-// for health. Blocked products are left exactly as they are live.
+// Sync applies plan: products level by level in dependency order (the
+// products of one level concurrently), each with its inventory written before
+// it is applied, then prunes objects that left the render, and waits for
+// health. Blocked products are left exactly as they are live.
 func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Site: plan.Site, Revision: plan.Revision}
+	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products))}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
 	planned := map[string]bool{}
-	failed := map[string]bool{}
-	var toWatch []int
+	var failed sync.Map
 	for i, pp := range plan.Products {
 		planned[pp.Name] = true
-		res := r.syncProduct(ctx, log, plan, pp, invs[pp.Name], failed, fmt.Sprintf("[%d/%d]", i+1, len(plan.Products)))
-		if res.Err != nil {
-			failed[pp.Name] = true
+		rep.Results[i] = Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
+	}
+	for _, level := range levels(plan.Products) {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(productConcurrency)
+		for _, i := range level {
+			pp := plan.Products[i]
+			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
+			g.Go(func() error {
+				res := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], &failed, step)
+				if res.Err != nil {
+					failed.Store(pp.Name, true)
+				}
+				rep.Results[i] = res
+				return nil
+			})
 		}
-		rep.Results = append(rep.Results, res)
-		if res.Err == nil && pp.Objects != nil && res.Note == "" {
-			toWatch = append(toWatch, len(rep.Results)-1)
+		_ = g.Wait()
+	}
+	var toWatch []int
+	for i, res := range rep.Results {
+		if res.Err == nil && plan.Products[i].Objects != nil && res.Note == "" {
+			toWatch = append(toWatch, i)
 		}
 	}
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned)...)
@@ -121,8 +137,36 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	return rep, ctx.Err()
 }
 
+// productConcurrency bounds how many products of one dependency level are
+// applied at once; each applies its own objects with applyConcurrency.
+const productConcurrency = 8
+
+// levels groups plan indexes so every product comes after the products it
+// depends on: level 0 has no planned dependencies, level n depends on < n.
+func levels(products []*ProductPlan) [][]int {
+	index := make(map[string]int, len(products))
+	for i, pp := range products {
+		index[pp.Name] = i
+	}
+	depth := make([]int, len(products))
+	var out [][]int
+	// products is in dependency order, so one pass settles every depth.
+	for i, pp := range products {
+		for _, dep := range pp.Dependencies {
+			if j, ok := index[dep.Product]; ok && j < i && depth[j]+1 > depth[i] {
+				depth[i] = depth[j] + 1
+			}
+		}
+		for len(out) <= depth[i] {
+			out = append(out, nil)
+		}
+		out[depth[i]] = append(out[depth[i]], i)
+	}
+	return out
+}
+
 // syncProduct applies one product and prunes what left its render.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, failed map[string]bool, step string) Result {
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, failed *sync.Map, step string) Result {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -138,7 +182,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		return res
 	}
 	for _, dep := range pp.Dependencies {
-		if failed[dep.Product] {
+		if _, ok := failed.Load(dep.Product); ok {
 			res.Note = fmt.Sprintf("held back: dependency %s failed to apply", dep.Product)
 			r.progressf("%s %s %s: %s", step, pp.Name, pp.Version, res.Note)
 			return res
@@ -161,9 +205,11 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 	if old != nil {
 		pending.Version, pending.Revision = old.Version, old.Revision
 	}
-	if err := r.inventory.Save(ctx, pending); err != nil {
-		res.Err = err
-		return res
+	if !inventory.Same(pending, old) {
+		if err := r.inventory.Save(ctx, pending); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
 	start := time.Now()
@@ -182,9 +228,11 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		return res
 	}
 	done := &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Entries: newEntries}
-	if err := r.inventory.Save(ctx, done); err != nil {
-		res.Err = err
-		return res
+	if !inventory.Same(done, pending) {
+		if err := r.inventory.Save(ctx, done); err != nil {
+			res.Err = err
+			return res
+		}
 	}
 	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
 		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
@@ -233,30 +281,33 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs ma
 	return results
 }
 
-// waitHealth waits for the applied products' health, all at once.
+// waitHealth waits for the applied products' health, concurrently, within
+// one shared deadline.
 func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, indexes []int) {
 	if len(indexes) == 0 {
 		return
 	}
-	objs := map[string][]*unstructured.Unstructured{}
-	for _, pp := range plan.Products {
-		objs[pp.Name] = pp.Objects
-	}
 	r.progressf("waiting up to %s for %d product(s) to become healthy", r.cfg.HealthTimeout, len(indexes))
 	deadline := time.Now().Add(r.cfg.HealthTimeout)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(productConcurrency)
 	for _, i := range indexes {
-		res := &rep.Results[i]
-		hr, err := r.health.Wait(ctx, objs[res.Product], 500*time.Millisecond, time.Until(deadline))
-		res.Health = hr.State
-		if err != nil {
-			res.Err = err
-			continue
-		}
-		if hr.State != health.Healthy && len(hr.Reasons) > 0 {
-			res.Note = hr.Reasons[0]
-		}
-		r.progressf("%s %s: %s", res.Product, res.Version, hr.State)
+		res, objs := &rep.Results[i], plan.Products[i].Objects
+		g.Go(func() error {
+			hr, err := r.health.Wait(gctx, objs, 500*time.Millisecond, time.Until(deadline))
+			res.Health = hr.State
+			if err != nil {
+				res.Err = err
+				return nil
+			}
+			if hr.State != health.Healthy && len(hr.Reasons) > 0 {
+				res.Note = hr.Reasons[0]
+			}
+			r.progressf("%s %s: %s", res.Product, res.Version, hr.State)
+			return nil
+		})
 	}
+	_ = g.Wait()
 }
 
 // Diff reports what Sync would change, without changing anything.
@@ -317,6 +368,8 @@ func count(res *Result, cs *ssa.ChangeSet) {
 }
 
 func (r *Reconciler) progressf(format string, args ...any) {
+	r.progressMu.Lock()
+	defer r.progressMu.Unlock()
 	fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
 }
 

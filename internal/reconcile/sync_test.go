@@ -16,7 +16,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/render"
 )
 
-func sync(t *testing.T, r *Reconciler, plan *Plan) *Report {
+func syncOnce(t *testing.T, r *Reconciler, plan *Plan) *Report {
 	t.Helper()
 	rep, err := r.Sync(context.Background(), plan)
 	if err != nil {
@@ -57,7 +57,7 @@ func TestSyncCreateUpdatePrune(t *testing.T) {
 	r := newTestReconciler(t, c, site)
 
 	// Create.
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	if err := rep.Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestSyncCreateUpdatePrune(t *testing.T) {
 	}
 
 	// A no-op re-sync changes nothing.
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Unchanged != 3 || got.Created+got.Configured+got.Pruned != 0 {
 		t.Fatalf("no-op sync of web: %+v, want 3 unchanged", got)
 	}
@@ -78,7 +78,7 @@ func TestSyncCreateUpdatePrune(t *testing.T) {
 	// Image bump: a new release on the channel.
 	f.addRelease("web", "lc-web", "1.1.0", "registry.example.com/web:1.1.0")
 	f.write("channels/web.yaml", fixtureChannels("web", "1.1.0"))
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Version != "1.1.0" || got.Configured != 3 {
 		t.Fatalf("bump sync of web: %+v, want 3 configured at 1.1.0 (image and version label)", got)
 	}
@@ -89,7 +89,7 @@ func TestSyncCreateUpdatePrune(t *testing.T) {
 
 	// An object leaves the release: pruned.
 	f.write("products/web/releases/1.1.0/kustomization.yaml", "resources: [ns.yaml, deploy.yaml]\n")
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Pruned != 1 {
 		t.Fatalf("sync after removing the ConfigMap: %+v, want 1 pruned", got)
 	}
@@ -100,7 +100,7 @@ func TestSyncCreateUpdatePrune(t *testing.T) {
 	// The product stops targeting the site: all of it is pruned, the other stays.
 	f.remove("products/web")
 	f.remove("channels/web.yaml")
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Pruned != 2 || got.Note != "removed from site" {
 		t.Fatalf("sync after removing product web: %+v, want its 2 objects pruned", got)
 	}
@@ -123,7 +123,7 @@ func TestSyncBrokenReleasePrunesNothing(t *testing.T) {
 	f.addProduct("web", "br-web", "1.0.0", "registry.example.com/web:1.0.0")
 	f.addProduct("api", "br-api", "1.0.0", "registry.example.com/api:1.0.0")
 	r := newTestReconciler(t, c, site)
-	if err := sync(t, r, f.plan(site)).Err(); err != nil {
+	if err := syncOnce(t, r, f.plan(site)).Err(); err != nil {
 		t.Fatal(err)
 	}
 
@@ -134,7 +134,7 @@ func TestSyncBrokenReleasePrunesNothing(t *testing.T) {
 	f.addRelease("api", "br-api", "1.1.0", "registry.example.com/api:1.1.0")
 	f.write("channels/api.yaml", fixtureChannels("api", "1.1.0"))
 
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	web := result(t, rep, "web")
 	if web.Err == nil || web.Pruned != 0 || !strings.Contains(web.Err.Error(), "products/web/releases/2.0.0") {
 		t.Fatalf("broken web: %+v, want a render error naming the release and nothing pruned", web)
@@ -153,7 +153,7 @@ func TestSyncBrokenReleasePrunesNothing(t *testing.T) {
 	// A broken product.yaml blocks the product too, without pruning it.
 	f.write("products/web/product.yaml", fixtureProduct("web", "br-web")+"  unknownField: 1\n")
 	f.write("products/web/releases/2.0.0/deploy.yaml", fixtureRelease("br-web", "web", "registry.example.com/web:2.0.0")["deploy.yaml"])
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if web := result(t, rep, "web"); web.Err == nil || web.Pruned != 0 || !strings.Contains(web.Err.Error(), "products/web/product.yaml") {
 		t.Fatalf("web with a broken product.yaml: %+v, want an error naming the file and nothing pruned", web)
 	}
@@ -174,7 +174,7 @@ func TestSyncHoldsBackUnmetDependency(t *testing.T) {
 	if plan.Products[0].Name != "auth" || plan.Products[1].Name != "ingest" {
 		t.Fatalf("plan order = %s, %s; want auth before ingest", plan.Products[0].Name, plan.Products[1].Name)
 	}
-	rep := sync(t, r, plan)
+	rep := syncOnce(t, r, plan)
 	ingest := result(t, rep, "ingest")
 	if !strings.Contains(ingest.Note, "held back: dependency auth is at 5.0.0 here, needs at least 5.1.0") || ingest.Created != 0 {
 		t.Fatalf("ingest: %+v, want held back naming auth's version", ingest)
@@ -185,7 +185,7 @@ func TestSyncHoldsBackUnmetDependency(t *testing.T) {
 
 	f.addRelease("auth", "dp-auth", "5.1.0", "registry.example.com/auth:5.1.0")
 	f.write("channels/auth.yaml", fixtureChannels("auth", "5.1.0"))
-	rep = sync(t, r, f.plan(site))
+	rep = syncOnce(t, r, f.plan(site))
 	if ingest := result(t, rep, "ingest"); ingest.Note != "" && !strings.HasPrefix(ingest.Note, "Deployment") || ingest.Created != 3 {
 		t.Fatalf("ingest after auth 5.1.0: %+v, want it applied", ingest)
 	}
@@ -197,14 +197,14 @@ func TestSyncRecreatesObjectDeletedOutOfBand(t *testing.T) {
 	f := newFleetFixture(t, site)
 	f.addProduct("web", "oob-web", "1.0.0", "registry.example.com/web:1.0.0")
 	r := newTestReconciler(t, c, site)
-	sync(t, r, f.plan(site))
+	syncOnce(t, r, f.plan(site))
 
 	var cm corev1.ConfigMap
 	exists(t, c.Client, &cm, "oob-web", "web-config")
 	if err := c.Client.Delete(context.Background(), &cm); err != nil {
 		t.Fatal(err)
 	}
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Created != 1 {
 		t.Fatalf("sync after out-of-band delete: %+v, want 1 created", got)
 	}
@@ -219,7 +219,7 @@ func TestSyncAfterCrashBetweenInventoryAndApply(t *testing.T) {
 	f := newFleetFixture(t, site)
 	f.addProduct("web", "cr-web", "1.0.0", "registry.example.com/web:1.0.0")
 	r := newTestReconciler(t, c, site)
-	sync(t, r, f.plan(site))
+	syncOnce(t, r, f.plan(site))
 
 	// Release 2.0.0 renames the ConfigMap. Simulate a crash after the pending
 	// inventory (old ∪ new) was written and part of the apply happened: the
@@ -251,7 +251,7 @@ func TestSyncAfterCrashBetweenInventoryAndApply(t *testing.T) {
 	f.addRelease("web", "cr-web", "3.0.0", "registry.example.com/web:3.0.0")
 	f.write("products/web/releases/3.0.0/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config-v3}\ndata: {level: warn}\n")
 	f.write("channels/web.yaml", fixtureChannels("web", "3.0.0"))
-	rep := sync(t, r, f.plan(site))
+	rep := syncOnce(t, r, f.plan(site))
 	if got := result(t, rep, "web"); got.Err != nil || got.Pruned != 2 {
 		t.Fatalf("sync after crash: %+v, want web-config and web-config-v2 pruned", got)
 	}

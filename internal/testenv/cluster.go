@@ -77,6 +77,8 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	defer apiLog.Close()
 	api := c.env.ControlPlane.GetAPIServer()
 	api.Out, api.Err = apiLog, apiLog
+	// Room for thousands of Services (envtest's default range has 254 IPs).
+	api.Configure().Set("service-cluster-ip-range", "10.96.0.0/16")
 
 	cfg, err := c.env.Start()
 	if err != nil {

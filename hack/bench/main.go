@@ -1,0 +1,89 @@
+// Command bench measures syncd against the tools people would otherwise use,
+// on this machine, against the real API server and sshd of internal/testenv,
+// and prints the figures. It asserts nothing: numbers are for reading.
+//
+//	go run ./hack/bench [-products 500] [-only reconcile]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+func main() {
+	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
+	only := flag.String("only", "", "run only this section: reconcile")
+	flag.Parse()
+	ctx := context.Background()
+	syncd, err := filepath.Abs("bin/syncd")
+	if err != nil {
+		fail(err)
+	}
+	if _, err := os.Stat(syncd); err != nil {
+		fail(fmt.Errorf("%s not found: run `make build` first", syncd))
+	}
+	if *only == "" || *only == "reconcile" {
+		if err := benchReconcile(ctx, syncd, *products); err != nil {
+			fail(err)
+		}
+	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
+
+// run is one measured command.
+type run struct {
+	name   string
+	wall   time.Duration
+	maxRSS int64 // KiB
+	cpu    time.Duration
+}
+
+// measure runs a command and records its wall time, CPU time and peak RSS.
+func measure(name string, cmd *exec.Cmd) (run, error) {
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return run{}, fmt.Errorf("%s: %w\n%s", name, err, tail(stderr.String(), 15))
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return run{name: name, wall: wall, maxRSS: ru.Maxrss, cpu: cpu}, nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// table prints rows of measured runs.
+func table(title string, rows []run, extra func(run) string) {
+	fmt.Printf("\n%s\n", title)
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "step\twall\tcpu\tpeak RSS\t\t")
+	for _, r := range rows {
+		e := ""
+		if extra != nil {
+			e = extra(r)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%d MiB\t%s\t\n", r.name, r.wall.Round(time.Millisecond), r.cpu.Round(time.Millisecond), r.maxRSS/1024, e)
+	}
+	w.Flush()
+}
