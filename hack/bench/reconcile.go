@@ -26,6 +26,10 @@ func benchReconcile(ctx context.Context, syncd string, n int) error {
 	}
 	fmt.Printf("reconcile: generated site of %d products x 4 objects = %d objects\n", n, 4*n)
 
+	renderRun, err := measure("render only (offline)", exec.CommandContext(ctx, syncd, "render", "--site", "bench", "--repo-dir", repo))
+	if err != nil {
+		return err
+	}
 	syncdRuns, err := syncdSteps(ctx, syncd, repo, n)
 	if err != nil {
 		return err
@@ -36,7 +40,7 @@ func benchReconcile(ctx context.Context, syncd string, n int) error {
 	}
 	objs := float64(4 * n)
 	rate := func(r run) string { return fmt.Sprintf("%.0f objects/s", objs/r.wall.Seconds()) }
-	table("syncd sync --once (health checked once, no wait)", syncdRuns, rate)
+	table("syncd sync --once (health checked once, no wait)", append(syncdRuns, renderRun), rate)
 	table("kubectl apply --server-side (same rendered YAML, fresh API server)", kubectlRuns, rate)
 	fmt.Printf("\nratios: first sync %.2fx kubectl; no-op re-sync %.1f%% of first sync; bump %.2fx kubectl's re-apply\n",
 		syncdRuns[0].wall.Seconds()/kubectlRuns[0].wall.Seconds(),

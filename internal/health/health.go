@@ -3,14 +3,11 @@
 package health
 
 import (
-	"context"
 	"fmt"
-	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // State is a product's health.
@@ -24,6 +21,9 @@ const (
 	Unknown     State = "UNKNOWN"
 )
 
+// Final reports whether waiting longer cannot change s by itself.
+func (s State) Final() bool { return s == Healthy || s == Error }
+
 // Report is the health of a set of objects and the objects that decide it.
 type Report struct {
 	State State
@@ -31,68 +31,39 @@ type Report struct {
 	Reasons []string
 }
 
-// Checker reads live objects to compute health.
-type Checker struct {
-	reader client.Reader
-}
+// Live finds the live state of an object; nil when it does not exist.
+type Live func(id object.ObjMetadata) *unstructured.Unstructured
 
-// NewChecker returns a Checker reading through r.
-func NewChecker(r client.Reader) *Checker { return &Checker{reader: r} }
-
-// Check computes the health of objs: all Current is Healthy, any Failed is
-// Error, any InProgress (or missing) is Progressing, nothing to check is Unknown.
-func (c *Checker) Check(ctx context.Context, objs []*unstructured.Unstructured) (Report, error) {
-	if len(objs) == 0 {
-		return Report{State: Unknown}, nil
+// Of computes the health of the desired objects from their live state: all
+// Current is Healthy, any Failed is Error, any InProgress (or missing) is
+// Progressing, nothing to check is Unknown.
+func Of(desired []*unstructured.Unstructured, live Live) Report {
+	if len(desired) == 0 {
+		return Report{State: Unknown}
 	}
 	rep := Report{State: Healthy}
-	for _, want := range objs {
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(want.GroupVersionKind())
-		err := c.reader.Get(ctx, client.ObjectKeyFromObject(want), live)
-		if apierrors.IsNotFound(err) {
-			rep.add(Progressing, fmt.Sprintf("%s: not found", describe(want)))
+	for _, want := range desired {
+		obj := live(object.UnstructuredToObjMetadata(want))
+		if obj == nil {
+			rep.add(Progressing, describe(want)+": not found")
 			continue
 		}
+		res, err := status.Compute(obj)
 		if err != nil {
-			return Report{State: Unknown}, fmt.Errorf("reading %s: %w", describe(want), err)
-		}
-		res, err := status.Compute(live)
-		if err != nil {
-			return Report{State: Unknown}, fmt.Errorf("computing status of %s: %w", describe(want), err)
+			rep.add(Unknown, fmt.Sprintf("%s: computing status: %v", describe(want), err))
+			continue
 		}
 		switch res.Status {
 		case status.CurrentStatus:
 		case status.FailedStatus:
-			rep.add(Error, fmt.Sprintf("%s: %s", describe(want), res.Message))
+			rep.add(Error, describe(want)+": "+res.Message)
 		case status.InProgressStatus, status.TerminatingStatus, status.NotFoundStatus:
-			rep.add(Progressing, fmt.Sprintf("%s: %s", describe(want), res.Message))
+			rep.add(Progressing, describe(want)+": "+res.Message)
 		default:
-			rep.add(Unknown, fmt.Sprintf("%s: %s", describe(want), res.Message))
+			rep.add(Unknown, describe(want)+": "+res.Message)
 		}
 	}
-	return rep, nil
-}
-
-// Wait polls Check every interval until objs are Healthy or Error, or the
-// timeout passes, and returns the last report: still Progressing after the
-// timeout is a state, not an error.
-func (c *Checker) Wait(ctx context.Context, objs []*unstructured.Unstructured, interval, timeout time.Duration) (Report, error) {
-	deadline := time.Now().Add(timeout)
-	for {
-		rep, err := c.Check(ctx, objs)
-		if err != nil {
-			return rep, err
-		}
-		if rep.State == Healthy || rep.State == Error || !time.Now().Add(interval).Before(deadline) {
-			return rep, nil
-		}
-		select {
-		case <-ctx.Done():
-			return rep, ctx.Err()
-		case <-time.After(interval):
-		}
-	}
+	return rep
 }
 
 // add records a non-Current object; the worst state wins.

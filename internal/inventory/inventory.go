@@ -4,6 +4,9 @@
 package inventory
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,10 +21,20 @@ import (
 type Entry struct {
 	ID      object.ObjMetadata
 	Version string
+	// ResourceVersion is the object's resource version right after syncd last
+	// applied it, when known: a live object still at it was changed by nobody.
+	ResourceVersion string
 }
 
-// String is the entry's stored form: "<namespace>_<name>_<group>_<kind> <version>".
-func (e Entry) String() string { return e.ID.String() + " " + e.Version }
+// String is the entry's stored form:
+// "<namespace>_<name>_<group>_<kind> <version> [<resourceVersion>]".
+func (e Entry) String() string {
+	s := e.ID.String() + " " + e.Version
+	if e.ResourceVersion != "" {
+		s += " " + e.ResourceVersion
+	}
+	return s
+}
 
 // Object returns an empty object carrying the entry's identity, for Get and Delete.
 func (e Entry) Object() *unstructured.Unstructured {
@@ -34,15 +47,19 @@ func (e Entry) Object() *unstructured.Unstructured {
 
 // parseEntry reads the stored form of an Entry.
 func parseEntry(s string) (Entry, error) {
-	id, version, ok := strings.Cut(strings.TrimSpace(s), " ")
-	if !ok || version == "" {
-		return Entry{}, fmt.Errorf("inventory entry %q: want \"<id> <version>\"", s)
+	fields := strings.Fields(s)
+	if len(fields) < 2 || len(fields) > 3 {
+		return Entry{}, fmt.Errorf("inventory entry %q: want \"<id> <version> [<resourceVersion>]\"", s)
 	}
-	meta, err := object.ParseObjMetadata(id)
+	meta, err := object.ParseObjMetadata(fields[0])
 	if err != nil {
 		return Entry{}, fmt.Errorf("inventory entry %q: %w", s, err)
 	}
-	return Entry{ID: meta, Version: version}, nil
+	e := Entry{ID: meta, Version: fields[1]}
+	if len(fields) == 3 {
+		e.ResourceVersion = fields[2]
+	}
+	return e, nil
 }
 
 // Inventory is what syncd applied for one product at one site.
@@ -53,6 +70,9 @@ type Inventory struct {
 	Version string
 	// Revision is the fleet repo commit at which the inventory last changed.
 	Revision string
+	// Fingerprint identifies the rendered objects last applied in full
+	// (see Fingerprint); empty while an apply is pending.
+	Fingerprint string
 	// Entries are the objects syncd owns for the product, sorted.
 	Entries []Entry
 }
@@ -110,7 +130,7 @@ func Same(a, b *Inventory) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	if a.Product != b.Product || a.Version != b.Version || len(a.Entries) != len(b.Entries) {
+	if a.Product != b.Product || a.Version != b.Version || a.Fingerprint != b.Fingerprint || len(a.Entries) != len(b.Entries) {
 		return false
 	}
 	for i := range a.Entries {
@@ -119,4 +139,19 @@ func Same(a, b *Inventory) bool {
 		}
 	}
 	return true
+}
+
+// Fingerprint is a digest of rendered objects: equal fingerprints mean equal
+// renders, so an unchanged product need not be dry-run again.
+func Fingerprint(objs []*unstructured.Unstructured) (string, error) {
+	h := sha256.New()
+	for _, o := range objs {
+		data, err := json.Marshal(o.Object)
+		if err != nil {
+			return "", fmt.Errorf("fingerprinting %s: %w", o.GetName(), err)
+		}
+		h.Write(data)
+		h.Write([]byte{'\n'})
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -67,10 +67,11 @@ func (s *Store) Save(ctx context.Context, inv *Inventory) error {
 			Labels:    map[string]string{labelInventory: "true", labelSite: s.site, labelProduct: inv.Product},
 		},
 		Data: map[string]string{
-			"product":  inv.Product,
-			"version":  inv.Version,
-			"revision": inv.Revision,
-			"objects":  strings.Join(lines, "\n"),
+			"product":     inv.Product,
+			"version":     inv.Version,
+			"revision":    inv.Revision,
+			"fingerprint": inv.Fingerprint,
+			"objects":     strings.Join(lines, "\n"),
 		},
 	}
 	err := s.client.Patch(ctx, cm, client.Apply, client.FieldOwner("syncd"), client.ForceOwnership)
@@ -104,7 +105,7 @@ func (s *Store) ensureNamespace(ctx context.Context) error {
 }
 
 func decode(cm *corev1.ConfigMap) (*Inventory, error) {
-	inv := &Inventory{Product: cm.Data["product"], Version: cm.Data["version"], Revision: cm.Data["revision"]}
+	inv := &Inventory{Product: cm.Data["product"], Version: cm.Data["version"], Revision: cm.Data["revision"], Fingerprint: cm.Data["fingerprint"]}
 	for _, line := range strings.Split(cm.Data["objects"], "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue

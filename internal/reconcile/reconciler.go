@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/apply"
@@ -42,7 +43,7 @@ type Reconciler struct {
 	progressMu sync.Mutex
 	applier    *apply.Applier
 	inventory  *inventory.Store
-	health     *health.Checker
+	reader     client.Reader
 }
 
 // New returns a Reconciler for cfg.Site talking to the cluster through c.
@@ -57,7 +58,7 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 		cfg:       cfg,
 		applier:   apply.New(c, mapper, cfg.Site),
 		inventory: inventory.NewStore(c, cfg.Namespace, cfg.Site),
-		health:    health.NewChecker(c),
+		reader:    c,
 	}
 }
 
@@ -94,16 +95,23 @@ func (r *Report) Err() error {
 // Sync applies plan: products level by level in dependency order (the
 // products of one level concurrently), each with its inventory written before
 // it is applied, then prunes objects that left the render, and waits for
-// health. Blocked products are left exactly as they are live.
+// health. A product whose render and live objects are exactly as syncd left
+// them is not applied again. Blocked products are left as they are live.
 func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
 		return nil, err
 	}
+	kinds := kindsOf(plan, invs)
+	live, err := readLive(ctx, r.reader, plan.Site, kinds)
+	if err != nil {
+		return nil, err
+	}
 	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products))}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
 	planned := map[string]bool{}
+	applied := make([]*inventory.Inventory, len(plan.Products))
 	var failed sync.Map
 	for i, pp := range plan.Products {
 		planned[pp.Name] = true
@@ -116,24 +124,21 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 			pp := plan.Products[i]
 			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
 			g.Go(func() error {
-				res := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], &failed, step)
+				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, &failed, step)
 				if res.Err != nil {
 					failed.Store(pp.Name, true)
 				}
-				rep.Results[i] = res
+				rep.Results[i], applied[i] = res, inv
 				return nil
 			})
 		}
 		_ = g.Wait()
 	}
-	var toWatch []int
-	for i, res := range rep.Results {
-		if res.Err == nil && plan.Products[i].Objects != nil && res.Note == "" {
-			toWatch = append(toWatch, i)
-		}
-	}
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned)...)
-	r.waitHealth(ctx, plan, rep, toWatch)
+	if err := r.recordApplied(ctx, plan, applied, kinds); err != nil {
+		return rep, err
+	}
+	r.waitHealth(ctx, plan, rep, kinds)
 	return rep, ctx.Err()
 }
 
@@ -165,8 +170,10 @@ func levels(products []*ProductPlan) [][]int {
 	return out
 }
 
-// syncProduct applies one product and prunes what left its render.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, failed *sync.Map, step string) Result {
+// syncProduct applies one product and prunes what left its render. It
+// returns the inventory to record once the live resource versions are known,
+// or nil when there is nothing to record.
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -174,18 +181,18 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Err = pp.Err
 		r.progressf("%s %s: not applied, nothing pruned: %v", step, pp.Name, pp.Err)
 		log.Error("product blocked", "error", pp.Err)
-		return res
+		return res, nil
 	case pp.Held != "":
 		res.Note = "held back: " + pp.Held
 		r.progressf("%s %s %s: held back: %s", step, pp.Name, pp.Version, pp.Held)
 		log.Warn("product held back", "reason", pp.Held)
-		return res
+		return res, nil
 	}
 	for _, dep := range pp.Dependencies {
 		if _, ok := failed.Load(dep.Product); ok {
 			res.Note = fmt.Sprintf("held back: dependency %s failed to apply", dep.Product)
 			r.progressf("%s %s %s: %s", step, pp.Name, pp.Version, res.Note)
-			return res
+			return res, nil
 		}
 	}
 	var oldEntries []inventory.Entry
@@ -196,7 +203,16 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Note = "not deployed: " + pp.NotDeployed
 		r.progressf("%s %s: not deployed here (%s)", step, pp.Name, pp.NotDeployed)
 		res.Pruned, res.Err = r.prune(ctx, pp.Name, oldEntries, nil)
-		return res
+		return res, nil
+	}
+	fingerprint, err := inventory.Fingerprint(pp.Objects)
+	if err != nil {
+		res.Err = err
+		return res, nil
+	}
+	if unchangedSinceApplied(pp, fingerprint, old, live) {
+		res.Unchanged = len(pp.Objects)
+		return res, nil
 	}
 	newEntries := inventory.EntriesOf(pp.Objects)
 	// Record what is about to be applied before applying it, so a crash
@@ -208,7 +224,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 	if !inventory.Same(pending, old) {
 		if err := r.inventory.Save(ctx, pending); err != nil {
 			res.Err = err
-			return res
+			return res, nil
 		}
 	}
 	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
@@ -219,24 +235,43 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Err = err
 		r.progressf("%s %s %s: apply failed, nothing pruned: %v", step, pp.Name, pp.Version, err)
 		log.Error("apply failed", "error", err)
-		return res
+		return res, nil
 	}
 	log.Info("applied", "created", res.Created, "configured", res.Configured, "unchanged", res.Unchanged, "duration", time.Since(start))
 	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, newEntries), newEntries)
 	res.Pruned, res.Err = pruned, err
 	if err != nil {
-		return res
-	}
-	done := &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Entries: newEntries}
-	if !inventory.Same(done, pending) {
-		if err := r.inventory.Save(ctx, done); err != nil {
-			res.Err = err
-			return res
-		}
+		return res, nil
 	}
 	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
 		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
-	return res
+	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: newEntries}
+}
+
+// recordApplied saves the inventories of the products applied in this sync,
+// with each object's resource version read back after the apply.
+func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) error {
+	any := false
+	for _, inv := range applied {
+		any = any || inv != nil
+	}
+	if !any {
+		return nil
+	}
+	live, err := readLive(ctx, r.reader, plan.Site, kinds)
+	if err != nil {
+		return err
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(productConcurrency)
+	for _, inv := range applied {
+		if inv == nil {
+			continue
+		}
+		inv.Entries = withResourceVersions(inv.Entries, live)
+		g.Go(func() error { return r.inventory.Save(gctx, inv) })
+	}
+	return g.Wait()
 }
 
 // prune deletes stale objects of product; with keep nil it also drops the
@@ -281,34 +316,59 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs ma
 	return results
 }
 
-// waitHealth waits for the applied products' health, concurrently, within
-// one shared deadline.
-func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, indexes []int) {
-	if len(indexes) == 0 {
+// waitHealth computes the health of the products that are in place, from one
+// LIST per kind, and repeats until every one is final or the timeout passes.
+func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, kinds map[schema.GroupVersionKind]bool) {
+	var pending []int
+	for i, pp := range plan.Products {
+		if res := rep.Results[i]; res.Err == nil && res.Note == "" && pp.Objects != nil {
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
 		return
 	}
-	r.progressf("waiting up to %s for %d product(s) to become healthy", r.cfg.HealthTimeout, len(indexes))
+	if r.cfg.HealthTimeout > 0 {
+		r.progressf("waiting up to %s for %d product(s) to become healthy", r.cfg.HealthTimeout, len(pending))
+	}
 	deadline := time.Now().Add(r.cfg.HealthTimeout)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(productConcurrency)
-	for _, i := range indexes {
-		res, objs := &rep.Results[i], plan.Products[i].Objects
-		g.Go(func() error {
-			hr, err := r.health.Wait(gctx, objs, 500*time.Millisecond, time.Until(deadline))
-			res.Health = hr.State
-			if err != nil {
-				res.Err = err
-				return nil
+	for {
+		live, err := readLive(ctx, r.reader, plan.Site, kinds)
+		if err != nil {
+			for _, i := range pending {
+				rep.Results[i].Err = err
 			}
+			return
+		}
+		var next []int
+		for _, i := range pending {
+			hr := health.Of(plan.Products[i].Objects, live.get)
+			res := &rep.Results[i]
+			res.Health, res.Note = hr.State, ""
 			if hr.State != health.Healthy && len(hr.Reasons) > 0 {
 				res.Note = hr.Reasons[0]
 			}
-			r.progressf("%s %s: %s", res.Product, res.Version, hr.State)
-			return nil
-		})
+			if !hr.State.Final() {
+				next = append(next, i)
+			}
+		}
+		pending = next
+		if len(pending) == 0 || !time.Now().Add(healthInterval).Before(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(healthInterval):
+		}
 	}
-	_ = g.Wait()
+	for _, i := range pending {
+		r.progressf("%s %s: still %s after %s", rep.Results[i].Product, rep.Results[i].Version, rep.Results[i].Health, r.cfg.HealthTimeout)
+	}
 }
+
+// healthInterval is how often health is re-read while waiting.
+const healthInterval = 500 * time.Millisecond
 
 // Diff reports what Sync would change, without changing anything.
 func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error) {

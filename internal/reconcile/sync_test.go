@@ -211,6 +211,22 @@ func TestSyncRecreatesObjectDeletedOutOfBand(t *testing.T) {
 	if !exists(t, c.Client, &corev1.ConfigMap{}, "oob-web", "web-config") {
 		t.Fatal("web-config not recreated")
 	}
+
+	// An edit by someone else moves the resource version: the unchanged fast
+	// path must not hide it, the Git value comes back.
+	exists(t, c.Client, &cm, "oob-web", "web-config")
+	cm.Data["level"] = "debug"
+	if err := c.Client.Update(context.Background(), &cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	rep = syncOnce(t, r, f.plan(site))
+	if got := result(t, rep, "web"); got.Configured != 1 || got.Unchanged != 2 {
+		t.Fatalf("sync after out-of-band edit: %+v, want 1 configured, 2 unchanged", got)
+	}
+	exists(t, c.Client, &cm, "oob-web", "web-config")
+	if cm.Data["level"] != "info" {
+		t.Fatalf("level = %q after sync, want Git's %q", cm.Data["level"], "info")
+	}
 }
 
 func TestSyncAfterCrashBetweenInventoryAndApply(t *testing.T) {
