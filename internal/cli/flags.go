@@ -11,6 +11,8 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/conflict"
 )
 
 // commonFlags are the flags SPEC §6 gives every command that reaches Git or
@@ -125,7 +127,7 @@ func (f *commonFlags) kubeClient() (client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := client.New(cfg, client.Options{})
+	c, err := client.New(cfg, client.Options{Scheme: conflict.Scheme()})
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the cluster at %s: %w", cfg.Host, err)
 	}

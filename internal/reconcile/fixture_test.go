@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/testenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -128,13 +131,27 @@ func (f *fleetFixture) plan(site string) *Plan {
 	return p
 }
 
-// newTestReconciler returns a Reconciler for site on c with a short health wait.
+// newTestReconciler returns a Reconciler for site on c with a short health
+// wait, through a client that knows syncd's Conflict type, with the Conflict
+// CRD installed.
 func newTestReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconciler {
 	t.Helper()
 	ctx := context.Background()
+	cl, err := client.New(c.Config, client.Options{Scheme: conflict.Scheme()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "syncd-system"}}
-	_ = c.Client.Create(ctx, ns)
-	return New(c.Client, c.Client.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}})
+	_ = cl.Create(ctx, ns)
+	if err := conflict.NewStore(cl, "syncd-system").Install(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return New(cl, cl.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}})
+}
+
+// newConflictReconciler is newTestReconciler for conflict tests.
+func newConflictReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconciler {
+	return newTestReconciler(t, c, site)
 }
 
 type testWriter struct{ t *testing.T }

@@ -14,6 +14,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/render"
 )
@@ -47,6 +48,8 @@ type ProductPlan struct {
 	ForceRecreate bool
 	// Dependencies are the products this one needs first.
 	Dependencies []fleet.Dependency
+	// Conflicts chooses the strategy for fields another manager holds.
+	Conflicts conflict.Rules
 }
 
 // Blocked reports whether the product must be left as it is live.
@@ -74,7 +77,10 @@ func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, er
 	byName := map[string]*ProductPlan{}
 	var names []string
 	for _, p := range targeted {
-		pp := &ProductPlan{Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies}
+		pp := &ProductPlan{
+			Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies,
+			Conflicts: conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
+		}
 		byName[p.Name] = pp
 		names = append(names, p.Name)
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/apply"
+	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/inventory"
@@ -43,6 +44,8 @@ type Reconciler struct {
 	progressMu sync.Mutex
 	applier    *apply.Applier
 	inventory  *inventory.Store
+	conflicts  *conflict.Store
+	client     client.Client
 	reader     client.Reader
 }
 
@@ -58,6 +61,8 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 		cfg:       cfg,
 		applier:   apply.New(c, mapper, cfg.Site),
 		inventory: inventory.NewStore(c, cfg.Namespace, cfg.Site),
+		conflicts: conflict.NewStore(c, cfg.Namespace),
+		client:    c,
 		reader:    c,
 	}
 }
@@ -67,6 +72,10 @@ type Result struct {
 	Product, Version string
 	// Created, Configured, Unchanged and Pruned count objects.
 	Created, Configured, Unchanged, Pruned int
+	// Forced, Yielded and Held count conflicted fields by what syncd did:
+	// applied Git's value, kept the live value, or kept it and opened a
+	// Conflict for an admin.
+	Forced, Yielded, Held int
 	// Health is the product's health after the sync.
 	Health health.State
 	// Note says why a product was skipped, held back or not deployed.
@@ -103,6 +112,10 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	known, err := r.knownConflicts(ctx)
+	if err != nil {
+		return nil, err
+	}
 	kinds := kindsOf(plan, invs)
 	live, err := readLive(ctx, r.reader, plan.Site, kinds)
 	if err != nil {
@@ -124,7 +137,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 			pp := plan.Products[i]
 			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
 			g.Go(func() error {
-				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, &failed, step)
+				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, &failed, step)
 				if res.Err != nil {
 					failed.Store(pp.Name, true)
 				}
@@ -173,7 +186,7 @@ func levels(products []*ProductPlan) [][]int {
 // syncProduct applies one product and prunes what left its render. It
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -210,8 +223,13 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Err = err
 		return res, nil
 	}
-	if unchangedSinceApplied(pp, fingerprint, old, live) {
+	if unchangedSinceApplied(pp, fingerprint, old, live) && !pendingResolution(pp.Name, known) {
 		res.Unchanged = len(pp.Objects)
+		return res, nil
+	}
+	objs, items, err := r.decideConflicts(ctx, pp, live, known)
+	if err != nil {
+		res.Err = err
 		return res, nil
 	}
 	newEntries := inventory.EntriesOf(pp.Objects)
@@ -229,7 +247,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 	}
 	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
 	start := time.Now()
-	cs, err := r.applier.Apply(ctx, pp.Objects, apply.Options{ForceRecreate: pp.ForceRecreate})
+	cs, err := r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
 	count(&res, cs)
 	if err != nil {
 		res.Err = err
@@ -238,6 +256,18 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		return res, nil
 	}
 	log.Info("applied", "created", res.Created, "configured", res.Configured, "unchanged", res.Unchanged, "duration", time.Since(start))
+	for _, it := range items {
+		switch it.Action {
+		case conflict.Forced:
+			res.Forced++
+		case conflict.Yielded:
+			res.Yielded++
+		}
+	}
+	if res.Held, err = r.recordConflicts(ctx, log, pp, items, known); err != nil {
+		res.Err = err
+		return res, nil
+	}
 	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, newEntries), newEntries)
 	res.Pruned, res.Err = pruned, err
 	if err != nil {
@@ -246,6 +276,19 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
 		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
 	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: newEntries}
+}
+
+// knownConflicts returns the site's recorded conflicts by ID.
+func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.Conflict, error) {
+	list, err := r.conflicts.List(ctx, r.cfg.Site)
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]*conflict.Conflict, len(list))
+	for i := range list {
+		known[list[i].Name] = &list[i]
+	}
+	return known, nil
 }
 
 // recordApplied saves the inventories of the products applied in this sync,

@@ -1,0 +1,158 @@
+package conflict
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/fleet"
+)
+
+// Action is what syncd does with one conflicted field.
+type Action string
+
+// Actions on conflicted fields.
+const (
+	// Forced: Git's value is applied with force (git_wins, or a manual
+	// conflict resolved with --keep git).
+	Forced Action = "forced"
+	// Yielded: the live value stays and syncd releases the field
+	// (server_wins, or a manual conflict resolved with --keep server).
+	Yielded Action = "yielded"
+	// Held: the live value stays and a manual conflict is open.
+	Held Action = "held"
+)
+
+// Item is the decision on one conflicted field.
+type Item struct {
+	// ID is the Conflict's name, for the manual strategy.
+	ID string
+	// FieldPath and Pointer name the field; Manager owns the live value.
+	FieldPath, Pointer, Manager string
+	Strategy                    fleet.ConflictStrategy
+	Action                      Action
+	// GitValue and LiveValue are JSON, or sha256 hashes for Secrets.
+	GitValue, LiveValue string
+	// Rule is the site conflict rule that chose the strategy, if any.
+	Rule *fleet.ConflictRule
+	// Resolution is the admin's resolution in effect, if any.
+	Resolution *Resolution
+}
+
+// Decision is what to apply for one object with conflicts.
+type Decision struct {
+	// Apply is the object to apply: the rendered object without the fields
+	// syncd yields.
+	Apply *unstructured.Unstructured
+	// Items are the decisions per conflicted field.
+	Items []Item
+}
+
+// Input is what Decide needs to know about one object.
+type Input struct {
+	Site, Product string
+	// Desired is the rendered object; Live its live state.
+	Desired, Live *unstructured.Unstructured
+	// Reported are the conflicts the API server reported.
+	Reported []Reported
+	// Rules choose the strategy.
+	Rules Rules
+	// Known are the recorded conflicts by ID.
+	Known map[string]*Conflict
+}
+
+// Decide applies the strategies to the reported conflicts of one object.
+func Decide(in Input) (Decision, error) {
+	d := Decision{Apply: in.Desired.DeepCopy()}
+	ref := ObjectRef{APIVersion: in.Desired.GetAPIVersion(), Kind: in.Desired.GetKind(), Namespace: in.Desired.GetNamespace(), Name: in.Desired.GetName()}
+	var yield []string
+	for _, rep := range in.Reported {
+		f, err := ResolveField(in.Desired.Object, rep.FieldPath)
+		if err != nil {
+			return d, fmt.Errorf("%s: conflict on %s with %s: %w", describe(in.Desired), rep.FieldPath, rep.Manager, err)
+		}
+		item := Item{FieldPath: rep.FieldPath, Pointer: f.Pointer(), Manager: rep.Manager}
+		gitValue, _ := f.Get(in.Desired.Object)
+		item.GitValue = encodeValue(in.Desired, gitValue)
+		item.LiveValue = liveValue(in.Desired, in.Live, rep.FieldPath)
+		item.Strategy, item.Rule = in.Rules.Strategy(Target{
+			Group: in.Desired.GroupVersionKind().Group, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name,
+			Pointer: item.Pointer, Manager: rep.Manager,
+		})
+		switch item.Strategy {
+		case fleet.GitWins:
+			item.Action = Forced
+		case fleet.ServerWins:
+			item.Action = Yielded
+		default:
+			// The ID carries both values: a conflict is one disagreement, and
+			// either side changing makes a new one (the old is superseded).
+			item.ID = ID(in.Site, ref, item.Pointer+"@"+item.GitValue+"@"+item.LiveValue)
+			item.Action, item.Resolution = manualAction(in.Known[item.ID])
+		}
+		if item.Action != Forced {
+			yield = append(yield, rep.FieldPath)
+		}
+		d.Items = append(d.Items, item)
+	}
+	// Re-resolve each path before removing it: removing a list element
+	// shifts the indexes of the elements after it.
+	for _, p := range yield {
+		if f, err := ResolveField(d.Apply.Object, p); err == nil {
+			f.Remove(d.Apply.Object)
+		}
+	}
+	return d, nil
+}
+
+// manualAction applies an admin's resolution, if any, to a manual conflict.
+func manualAction(known *Conflict) (Action, *Resolution) {
+	if known == nil || known.Spec.Resolution == nil {
+		return Held, nil
+	}
+	res := known.Spec.Resolution
+	switch {
+	case res.Keep == "git" && known.Status.State != Resolved:
+		return Forced, res
+	case res.Keep == "server":
+		// The ID carries both values: while it is the same conflict, neither
+		// side has changed since the admin accepted the live value.
+		return Yielded, res
+	}
+	// Git's value was forced before and someone changed the field again:
+	// this is a new disagreement.
+	return Held, nil
+}
+
+// liveValue reads the field from the live object, if it is there.
+func liveValue(desired, live *unstructured.Unstructured, path string) string {
+	if live == nil {
+		return ""
+	}
+	f, err := ResolveField(live.Object, path)
+	if err != nil {
+		return ""
+	}
+	v, ok := f.Get(live.Object)
+	if !ok {
+		return ""
+	}
+	return encodeValue(desired, v)
+}
+
+// encodeValue is a value as JSON, or its SHA-256 for a Secret so no secret
+// value is ever stored or printed.
+func encodeValue(obj *unstructured.Unstructured, v any) string {
+	data, err := json.Marshal(v)
+	if err != nil {
+		data = []byte(fmt.Sprint(v))
+	}
+	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
+		sum := sha256.Sum256(data)
+		return "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return string(data)
+}

@@ -1,0 +1,182 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/hashicorp/go-hclog"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/apply"
+	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/fleet"
+)
+
+// conflictItem is a decision on one conflicted field of one object.
+type conflictItem struct {
+	conflict.Item
+	obj *unstructured.Unstructured
+}
+
+// decideConflicts dry-runs, without force, the objects that another field
+// manager also manages, and returns the objects to apply (without the fields
+// syncd yields) and the decisions taken.
+func (r *Reconciler) decideConflicts(ctx context.Context, pp *ProductPlan, live liveIndex, known map[string]*conflict.Conflict) ([]*unstructured.Unstructured, []conflictItem, error) {
+	objs := make([]*unstructured.Unstructured, len(pp.Objects))
+	var items []conflictItem
+	for i, o := range pp.Objects {
+		objs[i] = o
+		cur := live[object.UnstructuredToObjMetadata(o)]
+		if cur == nil || !sharedWithOthers(cur) {
+			continue
+		}
+		reported, err := conflict.Detect(ctx, r.client, o, apply.FieldManager)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(reported) == 0 {
+			continue
+		}
+		d, err := conflict.Decide(conflict.Input{
+			Site: r.cfg.Site, Product: pp.Name, Desired: o, Live: cur,
+			Reported: reported, Rules: pp.Conflicts, Known: known,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		objs[i] = d.Apply
+		for _, it := range d.Items {
+			items = append(items, conflictItem{Item: it, obj: o})
+		}
+	}
+	return objs, items, nil
+}
+
+// sharedWithOthers reports whether a field manager other than syncd manages
+// part of the object's main resource: only then can applying conflict.
+func sharedWithOthers(o *unstructured.Unstructured) bool {
+	for _, mf := range o.GetManagedFields() {
+		if mf.Manager != apply.FieldManager && mf.Subresource == "" {
+			return true
+		}
+	}
+	return false
+}
+
+// recordConflicts reports the decisions after the apply succeeded: events and
+// logs for forced and yielded fields, Conflict objects for held ones, and
+// marks conflicts that went away as superseded.
+func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *ProductPlan, items []conflictItem, known map[string]*conflict.Conflict) (held int, err error) {
+	seen := map[string]bool{}
+	for _, it := range items {
+		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", describeObj(it.obj), it.Pointer, it.Manager, it.GitValue, it.LiveValue)
+		switch it.Action {
+		case conflict.Forced:
+			log.Info("conflict: took the field back", "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager, "git", it.GitValue, "live", it.LiveValue, "strategy", it.Strategy)
+			r.event(ctx, it.obj, corev1.EventTypeNormal, "ConflictGitWins", "syncd applied Git's value over "+desc)
+			if it.ID != "" {
+				seen[it.ID] = true
+				if err := r.conflicts.SetState(ctx, it.ID, conflict.Resolved, "Git's value applied after `--keep git`"); err != nil {
+					return held, err
+				}
+			}
+		case conflict.Yielded:
+			log.Info("conflict: kept the live value", "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager, "strategy", it.Strategy)
+			if it.ID != "" {
+				seen[it.ID] = true
+				if prev := known[it.ID]; prev != nil && prev.Status.State != conflict.Resolved {
+					if err := r.conflicts.SetState(ctx, it.ID, conflict.Resolved, "live value accepted with `--keep server` until either value changes"); err != nil {
+						return held, err
+					}
+				}
+			}
+		case conflict.Held:
+			held++
+			seen[it.ID] = true
+			c := &conflict.Conflict{
+				ObjectMeta: metav1.ObjectMeta{Name: it.ID, Namespace: r.cfg.Namespace},
+				Spec: conflict.Spec{
+					Site: r.cfg.Site, Product: pp.Name,
+					Object:    conflict.ObjectRef{APIVersion: it.obj.GetAPIVersion(), Kind: it.obj.GetKind(), Namespace: it.obj.GetNamespace(), Name: it.obj.GetName()},
+					Field:     it.Pointer,
+					FieldPath: it.FieldPath,
+					Manager:   it.Manager,
+					Strategy:  string(fleet.Manual),
+				},
+				Status: conflict.Status{GitValue: it.GitValue, LiveValue: it.LiveValue},
+			}
+			prev := known[it.ID]
+			if prev != nil && prev.Spec.Resolution != nil {
+				// The same disagreement again after Git's value was forced:
+				// a fresh conflict replaces the finished one.
+				if err := r.client.Delete(ctx, prev); err != nil && !apierrors.IsNotFound(err) {
+					return held, fmt.Errorf("replacing finished conflict %s: %w", prev.Name, err)
+				}
+			}
+			if prev == nil || prev.Status.State != conflict.Open {
+				log.Warn("conflict held for an admin", "id", it.ID, "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager)
+				r.event(ctx, it.obj, corev1.EventTypeWarning, "ConflictManual", fmt.Sprintf("conflict %s: %s; resolve with `syncd conflicts resolve %s --keep git|server`", it.ID, desc, it.ID))
+			}
+			if _, err := r.conflicts.Record(ctx, c); err != nil {
+				return held, err
+			}
+		}
+	}
+	for id, c := range known {
+		if c.Spec.Product != pp.Name || seen[id] || c.Status.State == conflict.Superseded {
+			continue
+		}
+		if c.Status.State == conflict.Resolved && c.Spec.Resolution != nil && c.Spec.Resolution.Keep == "git" {
+			continue
+		}
+		if err := r.conflicts.SetState(ctx, id, conflict.Superseded, "no longer in conflict: Git's value changed or matches the live value, or the field or object is gone"); err != nil {
+			return held, err
+		}
+	}
+	return held, nil
+}
+
+// pendingResolution reports whether an admin resolved a conflict of the
+// product that syncd has not acted on yet.
+func pendingResolution(product string, known map[string]*conflict.Conflict) bool {
+	for _, c := range known {
+		if c.Spec.Product == product && c.Spec.Resolution != nil && c.Status.State != conflict.Resolved {
+			return true
+		}
+	}
+	return false
+}
+
+// event records a Kubernetes Event on obj; failures are logged, not fatal.
+func (r *Reconciler) event(ctx context.Context, obj *unstructured.Unstructured, kind, reason, msg string) {
+	ns := obj.GetNamespace()
+	if ns == "" {
+		ns = metav1.NamespaceDefault
+	}
+	now := metav1.NewTime(time.Now())
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: obj.GetName() + ".", Namespace: ns},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind(), Namespace: obj.GetNamespace(), Name: obj.GetName(),
+		},
+		Reason: reason, Message: msg, Type: kind,
+		Source:         corev1.EventSource{Component: "syncd"},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "syncd.dev/syncd", ReportingInstance: r.cfg.Site,
+	}
+	if err := r.client.Create(ctx, ev); err != nil {
+		r.cfg.Log.Warn("recording event failed", "reason", reason, "object", describeObj(obj), "error", err)
+	}
+}
+
+func describeObj(o *unstructured.Unstructured) string {
+	if o.GetNamespace() == "" {
+		return o.GetKind() + "/" + o.GetName()
+	}
+	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+}
