@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,10 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 				return err
 			}
 			changes, diffErr := r.Diff(cmd.Context(), plan)
+			if diffErr != nil && len(changes) == 0 {
+				// Nothing was compared: counts of zero would mislead.
+				return withCode(ExitError, diffErr)
+			}
 			differs := printChanges(s, changes)
 			switch {
 			case diffErr != nil:
@@ -57,15 +62,17 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 }
 
 // printChanges writes every change but the unchanged ones and reports
-// whether anything differs.
+// whether anything differs (yielded and held conflict fields do not).
 func printChanges(s *streams, changes []diff.Change) bool {
-	unchanged, differs := 0, false
+	unchanged, differing := 0, 0
 	for _, c := range changes {
 		if c.Action == diff.Unchanged {
 			unchanged++
 			continue
 		}
-		differs = true
+		if c.Action.Differs() {
+			differing++
+		}
 		label := string(c.Action)
 		if c.Action == diff.Deleted {
 			label = "deleted (would prune)"
@@ -75,29 +82,21 @@ func printChanges(s *streams, changes []diff.Change) bool {
 			fmt.Fprint(s.out, indent(c.Diff))
 		}
 	}
-	fmt.Fprintf(s.err, "%d object(s) differ, %d unchanged\n", len(changes)-unchanged, unchanged)
-	return differs
+	fmt.Fprintf(s.err, "%d object(s) differ, %d unchanged\n", differing, unchanged)
+	return differing > 0
 }
 
+// indent prefixes every line of s with four spaces.
 func indent(s string) string {
-	out := ""
-	for _, line := range splitLines(s) {
-		out += "    " + line + "\n"
-	}
-	return out
-}
-
-func splitLines(s string) []string {
-	var lines []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\n' {
-			lines = append(lines, s[start:i])
-			start = i + 1
+	lines := strings.SplitAfter(s, "\n")
+	var b strings.Builder
+	for _, l := range lines {
+		if l != "" {
+			b.WriteString("    " + l)
 		}
 	}
-	if start < len(s) {
-		lines = append(lines, s[start:])
+	if !strings.HasSuffix(s, "\n") && s != "" {
+		b.WriteString("\n")
 	}
-	return lines
+	return b.String()
 }

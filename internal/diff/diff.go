@@ -5,11 +5,14 @@ package diff
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/pmezard/go-difflib/difflib"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
@@ -25,7 +28,17 @@ const (
 	Configured Action = "configured"
 	Unchanged  Action = "unchanged"
 	Deleted    Action = "deleted"
+	// Yielded fields are left at their live value on purpose (server_wins,
+	// or an admin's --keep server); not drift.
+	Yielded Action = "yielded"
+	// Held fields are left at their live value while a manual conflict is
+	// open; not drift.
+	Held Action = "conflict"
 )
+
+// Differs reports whether the action means the live cluster is not what Git
+// says (so `syncd diff` exits 1).
+func (a Action) Differs() bool { return a == Created || a == Configured || a == Deleted }
 
 // Change is the planned change of one object.
 type Change struct {
@@ -46,10 +59,17 @@ type Differ interface {
 }
 
 // Objects diffs every rendered object of product against the live cluster.
+// An object that cannot be dry-run because the namespace it goes in, or the
+// CustomResourceDefinition of its kind, does not exist yet but is itself
+// among objs, is reported as created: the sync creates it first.
 func Objects(ctx context.Context, d Differ, product string, objs []*unstructured.Unstructured) ([]Change, error) {
 	changes := make([]Change, 0, len(objs))
 	for _, o := range objs {
 		entry, live, merged, err := d.Diff(ctx, o.DeepCopy(), ssa.DefaultDiffOptions())
+		if err != nil && createdWithDependency(err, o, objs) {
+			changes = append(changes, Change{Product: product, Object: Describe(o), Action: Created})
+			continue
+		}
 		if err != nil {
 			return changes, fmt.Errorf("diffing %s: %w", Describe(o), err)
 		}
@@ -59,6 +79,7 @@ func Objects(ctx context.Context, d Differ, product string, objs []*unstructured
 			c.Action = Created
 		case ssa.ConfiguredAction:
 			c.Action = Configured
+			maskSecretAnnotations(live, merged)
 			if c.Diff, err = Unified(live, merged); err != nil {
 				return changes, fmt.Errorf("diffing %s: %w", Describe(o), err)
 			}
@@ -68,6 +89,68 @@ func Objects(ctx context.Context, d Differ, product string, objs []*unstructured
 		changes = append(changes, c)
 	}
 	return changes, nil
+}
+
+// lastApplied is the annotation where a client-side `kubectl apply` keeps
+// the whole object it applied, Secret data included.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// maskSecretAnnotations masks, in Secrets, the annotations that copy the
+// data that ssa's Diff has already masked, the way ssa masks data values.
+func maskSecretAnnotations(live, merged *unstructured.Unstructured) {
+	if live == nil || merged == nil || merged.GetKind() != "Secret" || merged.GroupVersionKind().Group != "" {
+		return
+	}
+	before, inLive := live.GetAnnotations()[lastApplied]
+	after, inMerged := merged.GetAnnotations()[lastApplied]
+	maskBefore, maskAfter := "***", "***"
+	if inLive && inMerged && before != after {
+		maskBefore, maskAfter = "*** (before)", "*** (after)"
+	}
+	set := func(o *unstructured.Unstructured, v string) {
+		a := o.GetAnnotations()
+		a[lastApplied] = v
+		o.SetAnnotations(a)
+	}
+	if inLive {
+		set(live, maskBefore)
+	}
+	if inMerged {
+		set(merged, maskAfter)
+	}
+}
+
+// createdWithDependency reports whether err says that o's namespace or the
+// definition of o's kind is missing while objs would create it.
+func createdWithDependency(err error, o *unstructured.Unstructured, objs []*unstructured.Unstructured) bool {
+	gvk := o.GroupVersionKind()
+	if meta.IsNoMatchError(err) {
+		for _, crd := range objs {
+			if crd.GetKind() != "CustomResourceDefinition" || crd.GroupVersionKind().Group != "apiextensions.k8s.io" {
+				continue
+			}
+			group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+			kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+			if group == gvk.Group && kind == gvk.Kind {
+				return true
+			}
+		}
+		return false
+	}
+	var status apierrors.APIStatus
+	if ns := o.GetNamespace(); ns == "" || !apierrors.IsNotFound(err) || !errors.As(err, &status) {
+		return false
+	}
+	details := status.Status().Details
+	if details == nil || details.Kind != "namespaces" || details.Name != o.GetNamespace() {
+		return false
+	}
+	for _, n := range objs {
+		if n.GetKind() == "Namespace" && n.GroupVersionKind().Group == "" && n.GetName() == o.GetNamespace() {
+			return true
+		}
+	}
+	return false
 }
 
 // Prunes lists the objects of entries as Deleted changes of product.

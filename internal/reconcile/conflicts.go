@@ -14,6 +14,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/apply"
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/fleet"
 )
 
@@ -179,4 +180,25 @@ func describeObj(o *unstructured.Unstructured) string {
 		return o.GetKind() + "/" + o.GetName()
 	}
 	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
+}
+
+// conflictChanges lists the fields syncd leaves at their live value as
+// yielded (server_wins, or kept by an admin) or held (an open manual conflict):
+// neither is drift.
+func conflictChanges(product string, items []conflictItem) []diff.Change {
+	var out []diff.Change
+	for _, it := range items {
+		c := diff.Change{Product: product, Object: describeObj(it.obj) + " " + it.Pointer}
+		detail := fmt.Sprintf("live %s (manager %s), git %s", it.LiveValue, it.Manager, it.GitValue)
+		switch it.Action {
+		case conflict.Yielded:
+			c.Action, c.Diff = diff.Yielded, detail+"\n"
+		case conflict.Held:
+			c.Action, c.Diff = diff.Held, fmt.Sprintf("%s; conflict %s awaits `syncd conflicts resolve`\n", detail, it.ID)
+		default:
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }

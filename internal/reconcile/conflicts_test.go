@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/health"
 )
 
@@ -85,6 +86,24 @@ func TestConflictServerWinsForHPAReplicasWhileImageFollowsGit(t *testing.T) {
 	if *dep.Spec.Replicas != 5 || dep.Spec.Template.Spec.Containers[0].Image != "registry.example.com/web:1.1.0" {
 		t.Fatalf("replicas=%d image=%s, want the HPA's 5 and Git's image", *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image)
 	}
+	// diff lists the field as yielded, not as drift.
+	changes, err := r.Diff(context.Background(), f.plan("cf-hpa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yielded := 0
+	for _, ch := range changes {
+		if ch.Action.Differs() {
+			t.Errorf("diff reports %s %s as %s", ch.Product, ch.Object, ch.Action)
+		}
+		if ch.Action == diff.Yielded && strings.HasSuffix(ch.Object, "/spec/replicas") && strings.Contains(ch.Diff, "live 5 (manager hpa-controller)") {
+			yielded++
+		}
+	}
+	if yielded != 1 {
+		t.Fatalf("diff = %+v, want /spec/replicas yielded to hpa-controller", changes)
+	}
+
 	// Stable: the next sync yields again and changes nothing else.
 	rep = syncOnce(t, r, f.plan("cf-hpa"))
 	if got := result(t, rep, "web"); got.Configured != 0 || got.Created != 0 {

@@ -419,6 +419,14 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 	if err != nil {
 		return nil, err
 	}
+	known, err := r.knownConflicts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live, err := readLive(ctx, r.reader, plan.Site, kindsOf(plan, invs))
+	if err != nil {
+		return nil, err
+	}
 	var changes []diff.Change
 	var errs []error
 	planned := map[string]bool{}
@@ -438,7 +446,13 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			changes = append(changes, diff.Prunes(pp.Name, oldEntries)...)
 			continue
 		}
-		cs, err := diff.Objects(ctx, r.applier.ResourceManager(), pp.Name, pp.Objects)
+		objs, items, err := r.decideConflicts(ctx, pp, live, known)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
+			continue
+		}
+		changes = append(changes, conflictChanges(pp.Name, items)...)
+		cs, err := diff.Objects(ctx, r.applier.ResourceManager(), pp.Name, objs)
 		changes = append(changes, cs...)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
