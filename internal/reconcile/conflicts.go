@@ -72,7 +72,10 @@ func sharedWithOthers(o *unstructured.Unstructured) bool {
 // recordConflicts reports the decisions after the apply succeeded: events and
 // logs for forced and yielded fields, Conflict objects for held ones, and
 // marks conflicts that went away as superseded.
-func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *ProductPlan, items []conflictItem, known map[string]*conflict.Conflict) (held int, err error) {
+//
+// Only conflicts that inScope accepts can be superseded: those of the whole
+// product after a full sync, of one object after an object sync.
+func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *ProductPlan, items []conflictItem, known map[string]*conflict.Conflict, inScope func(*conflict.Conflict) bool) (held int, err error) {
 	seen := map[string]bool{}
 	for _, it := range items {
 		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", describeObj(it.obj), it.Pointer, it.Manager, it.GitValue, it.LiveValue)
@@ -129,7 +132,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 		}
 	}
 	for id, c := range known {
-		if c.Spec.Product != pp.Name || seen[id] || c.Status.State == conflict.Superseded {
+		if c.Spec.Product != pp.Name || !inScope(c) || seen[id] || c.Status.State == conflict.Superseded {
 			continue
 		}
 		if c.Status.State == conflict.Resolved && c.Spec.Resolution != nil && c.Spec.Resolution.Keep == "git" {

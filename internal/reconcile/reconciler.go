@@ -264,7 +264,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 			res.Yielded++
 		}
 	}
-	if res.Held, err = r.recordConflicts(ctx, log, pp, items, known); err != nil {
+	if res.Held, err = r.recordConflicts(ctx, log, pp, items, known, func(*conflict.Conflict) bool { return true }); err != nil {
 		res.Err = err
 		return res, nil
 	}

@@ -1,0 +1,202 @@
+// Package daemon is `syncd run`: it polls the fleet repo, reconciles the site
+// on every new commit (and periodically, as a safety net), and reacts within
+// a second to out-of-band edits and deletes of the objects it manages and to
+// admins resolving conflicts, through watches, without re-diffing the site.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+	"time"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/hashicorp/go-hclog"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/reconcile"
+)
+
+// Source is the fleet repo as the daemon uses it.
+type Source interface {
+	// Fetch brings the tracked branch up to date, cheaply when unchanged,
+	// and returns its head commit.
+	Fetch(ctx context.Context) (sha string, changed bool, err error)
+	// Open returns the files of commit sha.
+	Open(ctx context.Context, sha string) (fs.FS, error)
+}
+
+// Config configures a Daemon.
+type Config struct {
+	// Site is the site served; Namespace is syncd's own namespace.
+	Site, Namespace string
+	// Interval is how often the fleet repo is polled.
+	Interval time.Duration
+	// Resync forces a full reconcile this often even without new commits.
+	Resync time.Duration
+	// HealthTimeout bounds each sync's wait for health.
+	HealthTimeout time.Duration
+	// Log receives the daemon's logs.
+	Log hclog.Logger
+}
+
+// Daemon is one site's long-running reconciler.
+type Daemon struct {
+	cfg    Config
+	src    Source
+	client client.Client
+	rec    *reconcile.Reconciler
+	watch  *watcher
+
+	// mu makes reconciles of the site one at a time.
+	mu   sync.Mutex
+	plan *reconcile.Plan
+	rev  string
+
+	trigger chan struct{}
+}
+
+// New returns a Daemon. c must know syncd's Conflict type (conflict.Scheme).
+func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Source, cfg Config) *Daemon {
+	if cfg.Log == nil {
+		cfg.Log = hclog.NewNullLogger()
+	}
+	if cfg.Interval <= 0 {
+		cfg.Interval = 15 * time.Second
+	}
+	if cfg.Resync <= 0 {
+		cfg.Resync = 10 * time.Minute
+	}
+	d := &Daemon{
+		cfg:     cfg,
+		src:     src,
+		client:  c,
+		trigger: make(chan struct{}, 1),
+		rec: reconcile.New(c, mapper, reconcile.Config{
+			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log,
+		}),
+	}
+	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))
+	return d
+}
+
+// Trigger asks for a full reconcile now (a webhook, a test).
+func (d *Daemon) Trigger() {
+	select {
+	case d.trigger <- struct{}{}:
+	default:
+	}
+}
+
+// Run reconciles until ctx ends, then returns nil once the current reconcile
+// has stopped. A reconcile interrupted by the end of ctx is safe: inventories
+// are written before applying, so the next start converges.
+func (d *Daemon) Run(ctx context.Context) error {
+	if err := conflict.NewStore(d.client, d.cfg.Namespace).Install(ctx); err != nil {
+		return err
+	}
+	events := make(chan object.ObjMetadata, 1024)
+	d.watch.run(ctx, events)
+	go d.objectWorker(ctx, events)
+
+	lastFull := time.Time{}
+	backoff := newBackoff(time.Second, 5*time.Minute)
+	for {
+		wait := d.cfg.Interval
+		err := d.poll(ctx, time.Since(lastFull) >= d.cfg.Resync)
+		switch {
+		case ctx.Err() != nil:
+			d.cfg.Log.Info("stopping")
+			return nil
+		case err != nil:
+			wait = backoff.next()
+			d.cfg.Log.Error("reconcile failed; the cluster is left as it is", "error", err, "retry_in", wait)
+		default:
+			backoff.reset()
+			lastFull = d.lastFull(lastFull)
+		}
+		select {
+		case <-ctx.Done():
+			d.cfg.Log.Info("stopping")
+			return nil
+		case <-d.trigger:
+		case <-time.After(wait):
+		}
+	}
+}
+
+// lastFull returns when the last full reconcile finished.
+func (d *Daemon) lastFull(prev time.Time) time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rev == "" {
+		return prev
+	}
+	return time.Now()
+}
+
+// poll fetches and, on a new commit or when due, runs a full reconcile.
+func (d *Daemon) poll(ctx context.Context, due bool) error {
+	sha, changed, err := d.src.Fetch(ctx)
+	if err != nil {
+		return fmt.Errorf("fetching the fleet repo: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !changed && !due && sha == d.rev {
+		return nil
+	}
+	return d.syncLocked(ctx, sha)
+}
+
+// syncLocked runs a full reconcile of sha; d.mu is held.
+func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
+	start := time.Now()
+	fsys, err := d.src.Open(ctx, sha)
+	if err != nil {
+		return fmt.Errorf("reading revision %s: %w", sha, err)
+	}
+	plan, err := reconcile.PlanSite(ctx, fsys, d.cfg.Site, sha)
+	if err != nil {
+		return err
+	}
+	rep, err := d.rec.Sync(ctx, plan)
+	if err != nil {
+		return err
+	}
+	d.plan, d.rev = plan, sha
+	d.watch.ensure(ctx, plan)
+	d.cfg.Log.Info("reconciled", "revision", sha, "products", len(rep.Results), "duration", time.Since(start).Round(time.Millisecond))
+	if err := rep.Err(); err != nil {
+		return errors.Join(errors.New("some products failed"), err)
+	}
+	return nil
+}
+
+// objectWorker reconciles single objects that changed out of band.
+func (d *Daemon) objectWorker(ctx context.Context, events <-chan object.ObjMetadata) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case id := <-events:
+			d.syncObject(ctx, id)
+		}
+	}
+}
+
+func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.plan == nil {
+		return
+	}
+	if _, err := d.rec.SyncObject(ctx, d.plan, id); err != nil && ctx.Err() == nil {
+		d.cfg.Log.Error("reconciling one object failed", "object", id.String(), "error", err)
+	}
+}

@@ -1,0 +1,93 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/fluxcd/cli-utils/pkg/object"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/apply"
+	"github.com/syncd-dev/syncd/internal/conflict"
+)
+
+// ObjectResult is the outcome of reconciling one object.
+type ObjectResult struct {
+	// Product owns the object; empty when the plan does not hold it.
+	Product string
+	// Action is "created", "configured" or "unchanged".
+	Action string
+	// Forced, Yielded and Held count the object's conflicted fields.
+	Forced, Yielded, Held int
+}
+
+// SyncObject brings one object of plan back to what Git says, with the
+// conflict rules applied: the reaction to an out-of-band edit or delete,
+// without re-diffing the site. Objects that plan does not hold, or that
+// belong to a blocked product, are left alone.
+func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMetadata) (ObjectResult, error) {
+	pp, desired := plan.find(id)
+	if desired == nil || pp.Blocked() || pp.NotDeployed != "" {
+		return ObjectResult{}, nil
+	}
+	res := ObjectResult{Product: pp.Name}
+	known, err := r.knownConflicts(ctx)
+	if err != nil {
+		return res, err
+	}
+	live := liveIndex{}
+	cur := &unstructured.Unstructured{}
+	cur.SetGroupVersionKind(desired.GroupVersionKind())
+	switch err := r.reader.Get(ctx, client.ObjectKeyFromObject(desired), cur); {
+	case err == nil:
+		live[id] = cur
+	case !apierrors.IsNotFound(err):
+		return res, fmt.Errorf("reading %s: %w", describeObj(desired), err)
+	}
+	one := *pp
+	one.Objects = []*unstructured.Unstructured{desired}
+	objs, items, err := r.decideConflicts(ctx, &one, live, known)
+	if err != nil {
+		return res, err
+	}
+	cs, err := r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
+	if err != nil {
+		return res, err
+	}
+	if len(cs.Entries) > 0 {
+		res.Action = cs.Entries[0].Action.String()
+	}
+	for _, it := range items {
+		switch it.Action {
+		case conflict.Forced:
+			res.Forced++
+		case conflict.Yielded:
+			res.Yielded++
+		}
+	}
+	sameObject := func(c *conflict.Conflict) bool {
+		o := c.Spec.Object
+		return o.Kind == desired.GetKind() && o.Namespace == desired.GetNamespace() && o.Name == desired.GetName()
+	}
+	log := r.cfg.Log.With("site", plan.Site, "product", pp.Name, "object", describeObj(desired))
+	res.Held, err = r.recordConflicts(ctx, log, pp, items, known, sameObject)
+	if err != nil {
+		return res, err
+	}
+	log.Info("object reconciled", "action", res.Action, "forced", res.Forced, "yielded", res.Yielded, "held", res.Held)
+	return res, nil
+}
+
+// find returns the product and rendered object of id, or nil.
+func (p *Plan) find(id object.ObjMetadata) (*ProductPlan, *unstructured.Unstructured) {
+	for _, pp := range p.Products {
+		for _, o := range pp.Objects {
+			if object.UnstructuredToObjMetadata(o) == id {
+				return pp, o
+			}
+		}
+	}
+	return nil, nil
+}
