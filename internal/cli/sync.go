@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
@@ -32,10 +34,11 @@ product failed.`,
 			if err := f.requireSite(); err != nil {
 				return err
 			}
-			r, err := f.reconciler(s, healthTimeout)
+			c, err := f.kubeClient()
 			if err != nil {
 				return err
 			}
+			r := f.newReconciler(c, s, healthTimeout)
 			snap, err := f.openSnapshot(cmd.Context(), s)
 			if err != nil {
 				return err
@@ -43,6 +46,11 @@ product failed.`,
 			defer snap.cleanup()
 			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
 			if err != nil {
+				return err
+			}
+			// Like the daemon at start: a first sync on a new cluster
+			// needs the Conflict CRD before it can look for conflicts.
+			if err := conflict.NewStore(c, f.namespace).Install(cmd.Context()); err != nil {
 				return err
 			}
 			rep, err := r.Sync(cmd.Context(), plan)
@@ -72,12 +80,17 @@ func (f *commonFlags) reconciler(s *streams, healthTimeout time.Duration) (*reco
 	if err != nil {
 		return nil, err
 	}
+	return f.newReconciler(c, s, healthTimeout), nil
+}
+
+// newReconciler builds a Reconciler for --site over c.
+func (f *commonFlags) newReconciler(c client.Client, s *streams, healthTimeout time.Duration) *reconcile.Reconciler {
 	return reconcile.New(c, c.RESTMapper(), reconcile.Config{
 		Site:          f.site,
 		Namespace:     f.namespace,
 		HealthTimeout: healthTimeout,
 		Progress:      s.err,
-	}), nil
+	})
 }
 
 // printSummary writes the per-product table of a sync.

@@ -34,7 +34,7 @@ func ID(site string, obj ObjectRef, field string) string {
 	}
 	hash := hex.EncodeToString(sum.Sum(nil))[:hashLen]
 
-	prefix := sanitize(obj.Kind + "-" + obj.Name)
+	prefix := idPart(obj.Kind + "-" + obj.Name)
 	if room := maxIDLen - hashLen - 1; len(prefix) > room {
 		prefix = strings.TrimRight(prefix[:room], "-")
 	}
@@ -44,9 +44,9 @@ func ID(site string, obj ObjectRef, field string) string {
 	return prefix + "-" + hash
 }
 
-// sanitize lower-cases s, turns every run of characters outside [a-z0-9]
+// idPart lower-cases s, turns every run of characters outside [a-z0-9]
 // into one dash and trims dashes at both ends.
-func sanitize(s string) string {
+func idPart(s string) string {
 	var b strings.Builder
 	dash := false
 	for _, r := range strings.ToLower(s) {

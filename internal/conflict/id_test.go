@@ -8,7 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
-var deployWeb = ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
+var idDeployWeb = ObjectRef{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "shop", Name: "web"}
 
 func TestIDShape(t *testing.T) {
 	long := strings.Repeat("a", 80)
@@ -19,7 +19,7 @@ func TestIDShape(t *testing.T) {
 		field      string
 		wantPrefix string // the ID without its hash
 	}{
-		{"deployment", "eu-1", deployWeb, "/spec/replicas", "deployment-web"},
+		{"deployment", "eu-1", idDeployWeb, "/spec/replicas", "deployment-web"},
 		{"dots and case", "eu-1", ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: "App.Config_v2"}, "/data/k", "configmap-app-config-v2"},
 		{"cluster scoped", "eu-1", ObjectRef{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRole", Name: "system:viewer"}, "/rules", "clusterrole-system-viewer"},
 		{"long name is cut", "eu-1", ObjectRef{APIVersion: "v1", Kind: "ConfigMap", Namespace: "shop", Name: long}, "/data/k", ("configmap-" + long)[:52]},
@@ -52,21 +52,21 @@ func TestIDShape(t *testing.T) {
 // want value was computed independently (Python hashlib over the same
 // length-prefixed parts).
 func TestIDIsStableAcrossReleases(t *testing.T) {
-	if got, want := ID("eu-1", deployWeb, "/spec/replicas"), "deployment-web-ba4583f385"; got != want {
+	if got, want := ID("eu-1", idDeployWeb, "/spec/replicas"), "deployment-web-ba4583f385"; got != want {
 		t.Errorf("ID = %q, want %q (the ID scheme changed: existing Conflict objects would be duplicated)", got, want)
 	}
 }
 
 func TestIDDistinguishesEveryPart(t *testing.T) {
-	base := ID("eu-1", deployWeb, "/spec/replicas")
+	base := ID("eu-1", idDeployWeb, "/spec/replicas")
 	variants := map[string]string{}
-	with := func(f func(*ObjectRef)) ObjectRef { o := deployWeb; f(&o); return o }
-	variants["site"] = ID("eu-2", deployWeb, "/spec/replicas")
+	with := func(f func(*ObjectRef)) ObjectRef { o := idDeployWeb; f(&o); return o }
+	variants["site"] = ID("eu-2", idDeployWeb, "/spec/replicas")
 	variants["apiVersion"] = ID("eu-1", with(func(o *ObjectRef) { o.APIVersion = "apps/v2" }), "/spec/replicas")
 	variants["kind"] = ID("eu-1", with(func(o *ObjectRef) { o.Kind = "StatefulSet" }), "/spec/replicas")
 	variants["namespace"] = ID("eu-1", with(func(o *ObjectRef) { o.Namespace = "shop2" }), "/spec/replicas")
 	variants["name"] = ID("eu-1", with(func(o *ObjectRef) { o.Name = "web2" }), "/spec/replicas")
-	variants["field"] = ID("eu-1", deployWeb, "/spec/template/spec/containers/0/image")
+	variants["field"] = ID("eu-1", idDeployWeb, "/spec/template/spec/containers/0/image")
 	// Parts are length-prefixed: moving a character from one part to the
 	// next must change the hash.
 	variants["boundary"] = ID("eu-1", with(func(o *ObjectRef) { o.Namespace, o.Name = "sho", "pweb" }), "/spec/replicas")

@@ -86,7 +86,7 @@ func (s *Store) Install(ctx context.Context) error {
 		if lastErr = s.client.Get(ctx, client.ObjectKey{Name: crd.GetName()}, live); lastErr != nil {
 			return false, nil
 		}
-		return established(live), nil
+		return crdEstablished(live), nil
 	})
 	if err != nil {
 		if lastErr != nil {
@@ -97,8 +97,8 @@ func (s *Store) Install(ctx context.Context) error {
 	return nil
 }
 
-// established reports whether a CRD's Established condition is True.
-func established(crd *unstructured.Unstructured) bool {
+// crdEstablished reports whether a CRD's Established condition is True.
+func crdEstablished(crd *unstructured.Unstructured) bool {
 	conds, _, _ := unstructured.NestedSlice(crd.Object, "status", "conditions")
 	for _, c := range conds {
 		m, ok := c.(map[string]any)
@@ -142,7 +142,9 @@ func (s *Store) List(ctx context.Context, site string) ([]Conflict, error) {
 // A new conflict is created Open with FirstSeen and LastSeen now. An existing
 // one keeps FirstSeen and its resolution; its values and LastSeen are
 // updated, its manager, product, field path and strategy follow c, and it is
-// re-opened if it was Superseded (a Resolved one stays Resolved). Recording
+// re-opened if it was Superseded (a Resolved one stays Resolved), with c's
+// status.message (a non-empty one replaces the message otherwise). c's
+// spec.resolution is ignored: only Resolve sets one. Recording
 // the same conflict again, for instance after a restart, never duplicates it.
 // Record returns the stored object.
 func (s *Store) Record(ctx context.Context, c *Conflict) (*Conflict, error) {
@@ -167,8 +169,11 @@ func (s *Store) Record(ctx context.Context, c *Conflict) (*Conflict, error) {
 			// New, or created by a syncd that stopped before setting its status.
 			cur.Status.FirstSeen = now
 		}
-		if cur.Status.State == "" || cur.Status.State == Superseded {
+		switch {
+		case cur.Status.State == "" || cur.Status.State == Superseded:
 			cur.Status.State = Open
+			cur.Status.Message = c.Status.Message
+		case c.Status.Message != "":
 			cur.Status.Message = c.Status.Message
 		}
 		if err := s.client.Status().Update(ctx, cur); err != nil {
@@ -197,7 +202,7 @@ func (s *Store) getOrCreate(ctx context.Context, id string, spec Spec) (*Conflic
 		return nil, err
 	}
 	cur = &Conflict{
-		ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: s.namespace, Labels: labels(spec)},
+		ObjectMeta: metav1.ObjectMeta{Name: id, Namespace: s.namespace, Labels: labelsFor(spec)},
 		Spec:       spec,
 	}
 	cur.Spec.Resolution = nil
@@ -219,8 +224,8 @@ func (s *Store) getOrCreate(ctx context.Context, id string, spec Spec) (*Conflic
 func (s *Store) updateSpec(ctx context.Context, cur *Conflict, spec Spec) error {
 	want := spec
 	want.Resolution = cur.Spec.Resolution
-	wantLabels := labels(spec)
-	if want == cur.Spec && hasLabels(cur.Labels, wantLabels) {
+	wantLabels := labelsFor(spec)
+	if want == cur.Spec && hasAllLabels(cur.Labels, wantLabels) {
 		return nil
 	}
 	cur.Spec = want
@@ -236,8 +241,8 @@ func (s *Store) updateSpec(ctx context.Context, cur *Conflict, spec Spec) error 
 	return nil
 }
 
-// labels are the labels a Conflict of spec carries.
-func labels(spec Spec) map[string]string {
+// labelsFor are the labels a Conflict of spec carries.
+func labelsFor(spec Spec) map[string]string {
 	l := map[string]string{render.LabelSite: spec.Site}
 	if spec.Product != "" {
 		l[render.LabelProduct] = spec.Product
@@ -245,8 +250,8 @@ func labels(spec Spec) map[string]string {
 	return l
 }
 
-// hasLabels reports whether have holds every label of want.
-func hasLabels(have, want map[string]string) bool {
+// hasAllLabels reports whether have holds every label of want.
+func hasAllLabels(have, want map[string]string) bool {
 	for k, v := range want {
 		if got, ok := have[k]; !ok || got != v {
 			return false

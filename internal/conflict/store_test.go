@@ -16,8 +16,8 @@ import (
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
-// t0 is a whole second: the API server keeps times to the second.
-var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+// storeT0 is a whole second: the API server keeps times to the second.
+var storeT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // storeEnv is a Store on a real API server with a clock the test moves.
 type storeEnv struct {
@@ -32,13 +32,13 @@ func newStoreEnv(t *testing.T, cl client.Client, ns string) *storeEnv {
 	if err := cl.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 		t.Fatalf("creating namespace %s: %v", ns, err)
 	}
-	e := &storeEnv{client: cl, store: NewStore(cl, ns), clock: t0}
+	e := &storeEnv{client: cl, store: NewStore(cl, ns), clock: storeT0}
 	e.store.now = func() time.Time { return e.clock }
 	return e
 }
 
-// sample is a manual conflict on replicas of site's Deployment name.
-func sample(site, name string) *Conflict {
+// storeSample is a manual conflict on replicas of site's Deployment name.
+func storeSample(site, name string) *Conflict {
 	return &Conflict{
 		Spec: Spec{
 			Site: site, Product: "shop",
@@ -88,7 +88,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 	if err := cl.Get(ctx, client.ObjectKey{Name: "conflicts.syncd.dev"}, crd); err != nil {
 		t.Fatal(err)
 	}
-	if !established(crd) {
+	if !crdEstablished(crd) {
 		t.Fatal("CRD not Established after Install")
 	}
 	if mf := crd.GetManagedFields(); len(mf) == 0 || mf[0].Manager != FieldManager || mf[0].Operation != metav1.ManagedFieldsOperationApply {
@@ -97,17 +97,17 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 
 	t.Run("RecordTwiceKeepsOneObject", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "record-twice")
-		first := mustRecord(t, e.store, sample("eu-1", "web"))
-		wantID := ID("eu-1", sample("eu-1", "web").Spec.Object, "/spec/replicas")
-		if first.Name != wantID || first.Status.State != Open || !first.Status.FirstSeen.Equal(&metav1.Time{Time: t0}) || !first.Status.LastSeen.Equal(&metav1.Time{Time: t0}) {
-			t.Fatalf("first Record = %s %+v, want %s Open first=last=%v", first.Name, first.Status, wantID, t0)
+		first := mustRecord(t, e.store, storeSample("eu-1", "web"))
+		wantID := ID("eu-1", storeSample("eu-1", "web").Spec.Object, "/spec/replicas")
+		if first.Name != wantID || first.Status.State != Open || !first.Status.FirstSeen.Equal(&metav1.Time{Time: storeT0}) || !first.Status.LastSeen.Equal(&metav1.Time{Time: storeT0}) {
+			t.Fatalf("first Record = %s %+v, want %s Open first=last=%v", first.Name, first.Status, wantID, storeT0)
 		}
 		if first.Labels["syncd.dev/site"] != "eu-1" || first.Labels["syncd.dev/product"] != "shop" {
 			t.Errorf("labels = %v, want site eu-1 and product shop", first.Labels)
 		}
 
-		e.clock = t0.Add(time.Hour)
-		again := sample("eu-1", "web")
+		e.clock = storeT0.Add(time.Hour)
+		again := storeSample("eu-1", "web")
 		again.Status.LiveValue = "7"
 		again.Spec.Manager = "hpa-controller"
 		mustRecord(t, e.store, again)
@@ -120,8 +120,8 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 			t.Fatalf("List = %d conflicts, want 1 (no duplicate)", len(all))
 		}
 		got := all[0]
-		if !got.Status.FirstSeen.Time.Equal(t0) || !got.Status.LastSeen.Time.Equal(t0.Add(time.Hour)) {
-			t.Errorf("FirstSeen, LastSeen = %v, %v; want %v, %v", got.Status.FirstSeen, got.Status.LastSeen, t0, t0.Add(time.Hour))
+		if !got.Status.FirstSeen.Time.Equal(storeT0) || !got.Status.LastSeen.Time.Equal(storeT0.Add(time.Hour)) {
+			t.Errorf("FirstSeen, LastSeen = %v, %v; want %v, %v", got.Status.FirstSeen, got.Status.LastSeen, storeT0, storeT0.Add(time.Hour))
 		}
 		if got.Status.LiveValue != "7" || got.Spec.Manager != "hpa-controller" {
 			t.Errorf("live value %q manager %q, want 7 and hpa-controller", got.Status.LiveValue, got.Spec.Manager)
@@ -132,7 +132,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mustRecord(t, NewStore(cl2, "record-twice"), sample("eu-1", "web"))
+		mustRecord(t, NewStore(cl2, "record-twice"), storeSample("eu-1", "web"))
 		if all, _ := e.store.List(ctx, ""); len(all) != 1 {
 			t.Errorf("after a restart List = %d conflicts, want 1", len(all))
 		}
@@ -141,27 +141,27 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 	t.Run("RecordCompletesObjectCreatedWithoutStatus", func(t *testing.T) {
 		// syncd stopped between the create and the status update.
 		e := newStoreEnv(t, cl, "half-created")
-		c := sample("eu-1", "web")
+		c := storeSample("eu-1", "web")
 		c.Name, c.Namespace = ID(c.Spec.Site, c.Spec.Object, c.Spec.Field), "half-created"
 		if err := cl.Create(ctx, c.DeepCopy()); err != nil {
 			t.Fatal(err)
 		}
-		got := mustRecord(t, e.store, sample("eu-1", "web"))
-		if got.Status.State != Open || !got.Status.FirstSeen.Time.Equal(t0) || got.Status.GitValue != "3" {
-			t.Errorf("status = %+v, want Open, first seen %v, git value 3", got.Status, t0)
+		got := mustRecord(t, e.store, storeSample("eu-1", "web"))
+		if got.Status.State != Open || !got.Status.FirstSeen.Time.Equal(storeT0) || got.Status.GitValue != "3" {
+			t.Errorf("status = %+v, want Open, first seen %v, git value 3", got.Status, storeT0)
 		}
 	})
 
 	t.Run("ResolveRecordsWhoWhenAndGitValue", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "resolve")
-		id := mustRecord(t, e.store, sample("eu-1", "web")).Name
+		id := mustRecord(t, e.store, storeSample("eu-1", "web")).Name
 
-		e.clock = t0.Add(2 * time.Minute)
+		e.clock = storeT0.Add(2 * time.Minute)
 		got, err := e.store.Resolve(ctx, id, KeepGit, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Resolution{Keep: "git", By: "alice", At: metav1.NewTime(t0.Add(2 * time.Minute)), GitValue: "3"}
+		want := Resolution{Keep: "git", By: "alice", At: metav1.NewTime(storeT0.Add(2 * time.Minute)), GitValue: "3"}
 		for name, c := range map[string]*Conflict{"returned": got, "stored": mustGet(t, e.store, id)} {
 			r := c.Spec.Resolution
 			if r == nil || r.Keep != want.Keep || r.By != want.By || !r.At.Equal(&want.At) || r.GitValue != want.GitValue {
@@ -170,7 +170,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 		}
 
 		// Recording the conflict again keeps the resolution.
-		mustRecord(t, e.store, sample("eu-1", "web"))
+		mustRecord(t, e.store, storeSample("eu-1", "web"))
 		if r := mustGet(t, e.store, id).Spec.Resolution; r == nil || r.By != "alice" {
 			t.Errorf("resolution after Record = %+v, want alice's", r)
 		}
@@ -186,7 +186,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 
 	t.Run("ResolveRejects", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "resolve-rejects")
-		id := mustRecord(t, e.store, sample("eu-1", "web")).Name
+		id := mustRecord(t, e.store, storeSample("eu-1", "web")).Name
 		if _, err := e.store.Resolve(ctx, id, "both", "alice"); err == nil || !strings.Contains(err.Error(), `"git" or "server"`) {
 			t.Errorf("Resolve keep=both: %v, want an error naming git and server", err)
 		}
@@ -203,26 +203,26 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 
 	t.Run("SupersededReopensResolvedStays", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "states")
-		id := mustRecord(t, e.store, sample("eu-1", "web")).Name
+		id := mustRecord(t, e.store, storeSample("eu-1", "web")).Name
 
-		e.clock = t0.Add(time.Minute)
+		e.clock = storeT0.Add(time.Minute)
 		if err := e.store.SetState(ctx, id, Superseded, "Git now matches the live value"); err != nil {
 			t.Fatal(err)
 		}
 		got := mustGet(t, e.store, id)
-		if got.Status.State != Superseded || got.Status.Message != "Git now matches the live value" || !got.Status.LastSeen.Time.Equal(t0.Add(time.Minute)) {
+		if got.Status.State != Superseded || got.Status.Message != "Git now matches the live value" || !got.Status.LastSeen.Time.Equal(storeT0.Add(time.Minute)) {
 			t.Errorf("after SetState: %+v", got.Status)
 		}
 
-		e.clock = t0.Add(2 * time.Minute)
-		if got := mustRecord(t, e.store, sample("eu-1", "web")); got.Status.State != Open || !got.Status.FirstSeen.Time.Equal(t0) {
-			t.Errorf("Record of a superseded conflict: %+v, want Open with the first FirstSeen", got.Status)
+		e.clock = storeT0.Add(2 * time.Minute)
+		if got := mustRecord(t, e.store, storeSample("eu-1", "web")); got.Status.State != Open || !got.Status.FirstSeen.Time.Equal(storeT0) || got.Status.Message != "" {
+			t.Errorf("Record of a superseded conflict: %+v, want Open with the first FirstSeen and no message", got.Status)
 		}
 
 		if err := e.store.SetState(ctx, id, Resolved, "kept git"); err != nil {
 			t.Fatal(err)
 		}
-		if got := mustRecord(t, e.store, sample("eu-1", "web")); got.Status.State != Resolved {
+		if got := mustRecord(t, e.store, storeSample("eu-1", "web")); got.Status.State != Resolved {
 			t.Errorf("Record of a resolved conflict re-opened it: %+v", got.Status)
 		}
 
@@ -236,7 +236,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 
 	t.Run("ListFiltersBySiteAndSorts", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "list")
-		for _, c := range []*Conflict{sample("eu-1", "web"), sample("us-1", "web"), sample("eu-1", "api")} {
+		for _, c := range []*Conflict{storeSample("eu-1", "web"), storeSample("us-1", "web"), storeSample("eu-1", "api")} {
 			mustRecord(t, e.store, c)
 		}
 		tests := []struct {
@@ -270,7 +270,7 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 
 	t.Run("PruneDeletesOnlyOldSupersededAndResolved", func(t *testing.T) {
 		e := newStoreEnv(t, cl, "prune")
-		old, recent := t0, t0.Add(47*time.Hour)
+		old, recent := storeT0, storeT0.Add(47*time.Hour)
 		cases := []struct {
 			name  string
 			seen  time.Time
@@ -286,12 +286,12 @@ func TestStoreAgainstAPIServer(t *testing.T) {
 		ids := map[string]string{}
 		for _, c := range cases {
 			e.clock = c.seen
-			ids[c.name] = mustRecord(t, e.store, sample("eu-1", c.name)).Name
+			ids[c.name] = mustRecord(t, e.store, storeSample("eu-1", c.name)).Name
 			if err := e.store.SetState(ctx, ids[c.name], c.state, "test"); err != nil {
 				t.Fatal(err)
 			}
 		}
-		e.clock = t0.Add(48 * time.Hour)
+		e.clock = storeT0.Add(48 * time.Hour)
 		n, err := e.store.Prune(ctx, 24*time.Hour)
 		if err != nil {
 			t.Fatal(err)

@@ -36,10 +36,10 @@ func (s *dirSource) Open(context.Context, string) (fs.FS, error) { return os.Dir
 func writeFleet(t *testing.T, dir, site, strategy string) {
 	t.Helper()
 	files := map[string]string{
-		"fleet.yaml":                  "apiVersion: syncd.dev/v1alpha1\nkind: Fleet\nmetadata: {name: t}\nspec: {channels: [prod]}\n",
-		"sites/" + site + "/site.yaml": "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: " + site + ", labels: {class: prod}}\nspec: {channel: prod, conflictStrategy: " + strategy + "}\n",
-		"products/web/product.yaml":   "apiVersion: syncd.dev/v1alpha1\nkind: Product\nmetadata: {name: web}\nspec: {targets: \"true\", namespace: " + site + "}\n",
-		"channels/web.yaml":           "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: web}\nspec: {prod: 1.0.0}\n",
+		"fleet.yaml":                                     "apiVersion: syncd.dev/v1alpha1\nkind: Fleet\nmetadata: {name: t}\nspec: {channels: [prod]}\n",
+		"sites/" + site + "/site.yaml":                   "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: " + site + ", labels: {class: prod}}\nspec: {channel: prod, conflictStrategy: " + strategy + "}\n",
+		"products/web/product.yaml":                      "apiVersion: syncd.dev/v1alpha1\nkind: Product\nmetadata: {name: web}\nspec: {targets: \"true\", namespace: " + site + "}\n",
+		"channels/web.yaml":                              "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: web}\nspec: {prod: 1.0.0}\n",
 		"products/web/releases/1.0.0/kustomization.yaml": "resources: [ns.yaml, cm.yaml]\n",
 		"products/web/releases/1.0.0/ns.yaml":            "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + site + "}\n",
 		"products/web/releases/1.0.0/cm.yaml":            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {level: info}\n",

@@ -251,6 +251,25 @@ func nodeReady(n *corev1.Node) bool {
 	return false
 }
 
+// AddUser provisions a user authenticated by a client certificate as name
+// in groups, with no RBAC permissions of its own, and writes a kubeconfig for
+// it in c.Dir, whose path it returns.
+func (c *Cluster) AddUser(name string, groups ...string) (kubeconfigPath string, err error) {
+	u, err := c.env.AddUser(envtest.User{Name: name, Groups: groups}, nil)
+	if err != nil {
+		return "", fmt.Errorf("adding user %s: %w", name, err)
+	}
+	kc, err := u.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("building kubeconfig of user %s: %w", name, err)
+	}
+	path := filepath.Join(c.Dir, "kubeconfig-"+name)
+	if err := os.WriteFile(path, kc, 0o600); err != nil {
+		return "", fmt.Errorf("writing kubeconfig of user %s: %w", name, err)
+	}
+	return path, nil
+}
+
 // Stop stops every component and removes the cluster directory it created.
 func (c *Cluster) Stop() error {
 	var errs []error
