@@ -31,6 +31,8 @@ type commonFlags struct {
 	listen     string
 	logFormat  string
 	cacheDir   string
+
+	insecureHostKey bool
 }
 
 // addGit registers the flags that locate the fleet repo.
@@ -41,6 +43,7 @@ func (f *commonFlags) addGit(fs *pflag.FlagSet) {
 	fs.StringVar(&f.identity, "identity", "", "SSH private key file (the deploy key)")
 	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for the Git server (required for SSH)")
 	fs.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where the fleet repo is cached between runs")
+	fs.BoolVar(&f.insecureHostKey, "insecure-skip-host-key-check", false, "do not verify the Git server's host key (labs only; logged as a warning on every fetch)")
 }
 
 // addSite registers --site.

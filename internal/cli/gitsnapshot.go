@@ -2,10 +2,68 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/syncd-dev/syncd/internal/gitsource"
 )
 
-// fetchSnapshot fetches --repo; wired to gitsource.
-func (f *commonFlags) fetchSnapshot(context.Context, *streams) (*snapshot, error) {
-	return nil, errors.New("--repo: not wired yet")
+// gitSource builds the fleet repo source from the flags.
+func (f *commonFlags) gitSource(log hclog.Logger) (*gitsource.Source, error) {
+	if err := os.MkdirAll(f.cacheDir, 0o700); err != nil {
+		return nil, fmt.Errorf("--cache-dir: %w", err)
+	}
+	return gitsource.New(gitsource.Options{
+		URL:                      f.repo,
+		Branch:                   f.branch,
+		IdentityFile:             f.identity,
+		Passphrase:               os.Getenv("SYNCD_IDENTITY_PASSPHRASE"),
+		KnownHostsFile:           f.knownHosts,
+		InsecureSkipHostKeyCheck: f.insecureHostKey,
+		CacheDir:                 f.cacheDir,
+		Logger:                   log,
+	})
+}
+
+// fetchSnapshot fetches --repo and returns the branch head's files.
+func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot, error) {
+	src, err := f.gitSource(hclog.NewNullLogger())
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.err, "fetching %s (branch %s)\n", f.repo, f.branch)
+	rev, _, err := src.Fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(s.err, "fleet repo at %s: %s\n", shortSHA(rev.SHA), rev.Subject)
+	snap, err := src.Snapshot(ctx, rev.SHA)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{fsys: snap, revision: rev.SHA, cleanup: func() {}}, nil
+}
+
+// gitDaemonSource adapts a gitsource.Source to the daemon.
+type gitDaemonSource struct{ src *gitsource.Source }
+
+// Fetch implements daemon.Source.
+func (g gitDaemonSource) Fetch(ctx context.Context) (string, bool, error) {
+	rev, changed, err := g.src.Fetch(ctx)
+	return rev.SHA, changed, err
+}
+
+// Open implements daemon.Source.
+func (g gitDaemonSource) Open(ctx context.Context, sha string) (fs.FS, error) {
+	return g.src.Snapshot(ctx, sha)
+}
+
+func shortSHA(sha string) string {
+	if len(sha) > 12 {
+		return sha[:12]
+	}
+	return sha
 }

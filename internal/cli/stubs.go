@@ -5,10 +5,6 @@ import "github.com/spf13/cobra"
 // Commands whose behaviour later issues fill in. Each lives here until it gets
 // a file of its own.
 
-func newRunCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "run", Short: "Run the per-site reconcile daemon", RunE: notImplemented("run")}
-}
-
 func newStatusCommand(*streams) *cobra.Command {
 	return &cobra.Command{Use: "status", Short: "Show this site's revision, products, health, drift and conflicts", RunE: notImplemented("status")}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -281,6 +283,11 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 // knownConflicts returns the site's recorded conflicts by ID.
 func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.Conflict, error) {
 	list, err := r.conflicts.List(ctx, r.cfg.Site)
+	if meta.IsNoMatchError(err) {
+		// The Conflict CRD is not installed yet (a read-only diff on a new
+		// cluster): no conflict has been recorded.
+		return map[string]*conflict.Conflict{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -460,9 +467,9 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 		}
 		changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, inventory.EntriesOf(pp.Objects)))...)
 	}
-	for name, inv := range invs {
+	for _, name := range slices.Sorted(maps.Keys(invs)) {
 		if !planned[name] {
-			changes = append(changes, diff.Prunes(name, inv.Entries)...)
+			changes = append(changes, diff.Prunes(name, invs[name].Entries)...)
 		}
 	}
 	return changes, errors.Join(errs...)

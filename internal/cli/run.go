@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/spf13/cobra"
+	"k8s.io/client-go/dynamic"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/daemon"
+)
+
+func newRunCommand(s *streams) *cobra.Command {
+	f := &commonFlags{}
+	var resync, healthTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "run [flags]",
+		Short: "Run the per-site reconcile daemon",
+		Long: `Poll the fleet repo every --interval and reconcile the site on every new commit
+(and every --resync as a safety net). Out-of-band edits and deletes of the
+objects syncd manages, and conflicts resolved with ` + "`syncd conflicts resolve`" + `,
+are handled within a second through watches. SIGTERM stops after the current
+step; a stopped apply is safe to resume.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := bindEnv(cmd); err != nil {
+				return err
+			}
+			if err := f.requireSite(); err != nil {
+				return err
+			}
+			if f.repo == "" {
+				return withCode(ExitError, fmt.Errorf("--repo (or SYNCD_REPO) is required"))
+			}
+			log, err := newLogger(s, f.logFormat)
+			if err != nil {
+				return err
+			}
+			log = log.With("site", f.site)
+			src, err := f.gitSource(log.Named("git"))
+			if err != nil {
+				return err
+			}
+			cfg, err := f.restConfig()
+			if err != nil {
+				return err
+			}
+			c, err := client.New(cfg, client.Options{Scheme: conflict.Scheme()})
+			if err != nil {
+				return fmt.Errorf("connecting to the cluster at %s: %w", cfg.Host, err)
+			}
+			dyn, err := dynamic.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			d := daemon.New(c, dyn, c.RESTMapper(), gitDaemonSource{src}, daemon.Config{
+				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
+				HealthTimeout: healthTimeout, Log: log,
+			})
+			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval)
+			return d.Run(cmd.Context())
+		},
+	}
+	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
+	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
+	f.addGit(cmd.Flags())
+	f.addSite(cmd.Flags())
+	f.addKube(cmd.Flags())
+	f.addDaemon(cmd.Flags())
+	return cmd
+}
+
+// newLogger returns an hclog logger writing text or JSON to stderr.
+func newLogger(s *streams, format string) (hclog.Logger, error) {
+	switch format {
+	case "text", "json":
+	default:
+		return nil, withCode(ExitError, fmt.Errorf("--log-format %q: want text or json", format))
+	}
+	level := hclog.LevelFromString(os.Getenv("SYNCD_LOG_LEVEL"))
+	if level == hclog.NoLevel {
+		level = hclog.Info
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "syncd", Output: s.err, JSONFormat: format == "json", Level: level}), nil
+}
