@@ -20,7 +20,9 @@ import (
 
 func main() {
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile")
+	only := flag.String("only", "", "run only this section: reconcile, conflicts")
+	edits := flag.Int("edits", 100, "out-of-band edits to time in the conflicts section")
+	idle := flag.Duration("idle", time.Minute, "idle period over which the daemon's API requests are counted")
 	flag.Parse()
 	ctx := context.Background()
 	syncd, err := filepath.Abs("bin/syncd")
@@ -32,6 +34,11 @@ func main() {
 	}
 	if *only == "" || *only == "reconcile" {
 		if err := benchReconcile(ctx, syncd, *products); err != nil {
+			fail(err)
+		}
+	}
+	if *only == "" || *only == "conflicts" {
+		if err := benchConflicts(ctx, *products, *edits, *idle); err != nil {
 			fail(err)
 		}
 	}
