@@ -19,8 +19,16 @@ import (
 )
 
 func main() {
+	if op := os.Getenv(fetchChildEnv); op != "" {
+		runFetchChild(op)
+	}
+	if os.Getenv(wrapChildEnv) != "" {
+		runWrapChild()
+	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, conflicts")
+	only := flag.String("only", "", "run only this section: reconcile, conflicts, git")
+	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
+	files := flag.Int("files", 20000, "files in the generated Git repo")
 	edits := flag.Int("edits", 100, "out-of-band edits to time in the conflicts section")
 	idle := flag.Duration("idle", time.Minute, "idle period over which the daemon's API requests are counted")
 	flag.Parse()
@@ -34,6 +42,11 @@ func main() {
 	}
 	if *only == "" || *only == "reconcile" {
 		if err := benchReconcile(ctx, syncd, *products); err != nil {
+			fail(err)
+		}
+	}
+	if *only == "" || *only == "git" {
+		if err := benchGit(ctx, *commits, *files); err != nil {
 			fail(err)
 		}
 	}
@@ -80,10 +93,14 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+func newTable() *tabwriter.Writer {
+	return tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+}
+
 // table prints rows of measured runs.
 func table(title string, rows []run, extra func(run) string) {
 	fmt.Printf("\n%s\n", title)
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+	w := newTable()
 	fmt.Fprintln(w, "step\twall\tcpu\tpeak RSS\t\t")
 	for _, r := range rows {
 		e := ""
