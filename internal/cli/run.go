@@ -16,7 +16,7 @@ import (
 
 func newRunCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
-	var resync, healthTimeout time.Duration
+	var resync, healthTimeout, retention time.Duration
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "Run the per-site reconcile daemon",
@@ -59,7 +59,7 @@ step; a stopped apply is safe to resume.`,
 			}
 			d := daemon.New(c, dyn, c.RESTMapper(), gitDaemonSource{src}, daemon.Config{
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
-				HealthTimeout: healthTimeout, Log: log,
+				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log,
 			})
 			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval)
 			return d.Run(cmd.Context())
@@ -67,6 +67,7 @@ step; a stopped apply is safe to resume.`,
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
+	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())

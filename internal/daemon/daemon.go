@@ -41,6 +41,9 @@ type Config struct {
 	Resync time.Duration
 	// HealthTimeout bounds each sync's wait for health.
 	HealthTimeout time.Duration
+	// ConflictRetention is how long resolved and superseded conflicts are
+	// kept for audit; zero keeps them forever.
+	ConflictRetention time.Duration
 	// Log receives the daemon's logs.
 	Log hclog.Logger
 }
@@ -171,6 +174,14 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	}
 	d.plan, d.rev = plan, sha
 	d.watch.ensure(ctx, plan)
+	if d.cfg.ConflictRetention > 0 {
+		n, err := conflict.NewStore(d.client, d.cfg.Namespace).Prune(ctx, d.cfg.ConflictRetention)
+		if err != nil {
+			d.cfg.Log.Warn("pruning old conflicts failed", "error", err)
+		} else if n > 0 {
+			d.cfg.Log.Info("pruned conflicts past retention", "count", n, "retention", d.cfg.ConflictRetention)
+		}
+	}
 	d.cfg.Log.Info("reconciled", "revision", sha, "products", len(rep.Results), "duration", time.Since(start).Round(time.Millisecond))
 	if err := rep.Err(); err != nil {
 		return errors.Join(errors.New("some products failed"), err)

@@ -41,8 +41,16 @@ func (s *Source) storage() (*filesystem.Storage, error) {
 		return nil, err
 	}
 	s.store = st
-	s.verified = ""
+	s.intact = intact{}
 	return st, nil
+}
+
+// newStorage opens the repository at dir for this Source's exclusive use:
+// syncd is its only writer (snapshots only read, through their own
+// storage), so go-git may cache its listings and keep a few pack files open.
+func newStorage(dir string) *filesystem.Storage {
+	return filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRU(32*cache.MiByte),
+		filesystem.Options{ExclusiveAccess: true, MaxOpenDescriptors: 8})
 }
 
 // openCache opens an existing local repository of ep.
@@ -50,7 +58,7 @@ func openCache(dir string, ep Endpoint) (*filesystem.Storage, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, err
 	}
-	st := filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault())
+	st := newStorage(dir)
 	cfg, err := st.Config()
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
@@ -70,7 +78,7 @@ func initCache(dir string, ep Endpoint) (*filesystem.Storage, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("creating local repository: %w", err)
 	}
-	st := filesystem.NewStorage(osfs.New(dir), cache.NewObjectLRUDefault())
+	st := newStorage(dir)
 	if err := st.Init(); err != nil {
 		return nil, fmt.Errorf("creating local repository: %w", err)
 	}
@@ -108,21 +116,32 @@ func setTracking(st *filesystem.Storage, branch string, h plumbing.Hash) error {
 	return st.SetReference(plumbing.NewHashReference(trackingRef(branch), h))
 }
 
+// intact remembers commits and trees found readable, so that the check
+// after an incremental fetch reads only what the fetch added.
+type intact map[plumbing.Hash]bool
+
+// maxIntact bounds what intact remembers (about 50 bytes an entry).
+const maxIntact = 500_000
+
 // verify checks that the commit h, its tree and every object the tree
-// reaches can be read (blobs by their header only), so that a truncated or
-// damaged local repository is found before a snapshot of it is served.
-func verify(ctx context.Context, st *filesystem.Storage, h plumbing.Hash) error {
+// reaches can be read (blobs by their header only), skipping trees already
+// found intact, so that a truncated or damaged local repository is found
+// before a snapshot of it is served.
+func (in intact) verify(ctx context.Context, st *filesystem.Storage, h plumbing.Hash) error {
+	if in[h] {
+		return nil
+	}
 	c, err := object.GetCommit(st, h)
 	if err != nil {
 		return fmt.Errorf("commit %s: %w", h, err)
 	}
-	seen := map[plumbing.Hash]bool{}
+	walked := map[plumbing.Hash]bool{}
 	var walk func(plumbing.Hash) error
 	walk = func(th plumbing.Hash) error {
-		if seen[th] {
+		if in[th] || walked[th] {
 			return nil
 		}
-		seen[th] = true
+		walked[th] = true
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -131,14 +150,13 @@ func verify(ctx context.Context, st *filesystem.Storage, h plumbing.Hash) error 
 			return fmt.Errorf("tree %s: %w", th, err)
 		}
 		for _, e := range t.Entries {
-			switch {
-			case e.Mode == filemode.Dir:
+			switch e.Mode {
+			case filemode.Dir:
 				if err := walk(e.Hash); err != nil {
 					return err
 				}
-			case e.Mode == filemode.Submodule || seen[e.Hash]:
+			case filemode.Submodule:
 			default:
-				seen[e.Hash] = true
 				if _, err := st.EncodedObjectSize(e.Hash); err != nil {
 					return fmt.Errorf("blob %s (%s): %w", e.Hash, e.Name, err)
 				}
@@ -146,7 +164,17 @@ func verify(ctx context.Context, st *filesystem.Storage, h plumbing.Hash) error 
 		}
 		return nil
 	}
-	return walk(c.TreeHash)
+	if err := walk(c.TreeHash); err != nil {
+		return err
+	}
+	if len(in)+len(walked) > maxIntact {
+		clear(in)
+	}
+	for th := range walked {
+		in[th] = true
+	}
+	in[h] = true
+	return nil
 }
 
 // packCount is the number of pack files, which grows by one per fetch.
@@ -166,6 +194,9 @@ func (s *Source) swapCache(fresh string) error {
 	}
 	if err := os.Rename(fresh, s.dir); err != nil {
 		return err
+	}
+	if s.store != nil {
+		_ = s.store.Close() // pack files of the old repository
 	}
 	s.store = nil
 	if _, err := s.storage(); err != nil {

@@ -81,6 +81,10 @@ func (s *Source) classify(err error, op string, hk *hostKeyCheck) error {
 	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed),
 		strings.Contains(err.Error(), "unable to authenticate"):
 		return newError(ErrAuth, err, "permission denied: the deploy key %s is not authorized on %s", s.fingerprint(), s.ep)
+	case strings.Contains(strings.ToLower(err.Error()), "read only"), strings.Contains(strings.ToLower(err.Error()), "read-only"):
+		// GitHub, GitLab and others refuse pushes with a read-only deploy key
+		// after authenticating it.
+		return newError(ErrAuth, err, "permission denied: the deploy key %s may not write to %s; give it write access (promoters need it): %v", s.fingerprint(), s.ep, err)
 	}
 	if nerr := dialError(s.ep.Address(), s.timeout, err); nerr != nil {
 		return nerr

@@ -130,15 +130,14 @@ func (s *Source) sync(ctx context.Context, branches ...string) (map[string]plumb
 			return nil, fmt.Errorf("recording %s: %w", trackingRef(b), err)
 		}
 	}
-	if h, ok := heads[s.branch]; ok && s.verified != h.String() {
-		if err := verify(ctx, st, h); err != nil {
+	if h, ok := heads[s.branch]; ok {
+		if err := s.intact.verify(ctx, st, h); err != nil {
 			if ctx.Err() != nil {
 				return nil, fmt.Errorf("checking the local repository: %w", err)
 			}
 			_ = sess.Close()
 			return s.reclone(ctx, branches, "damaged: "+err.Error())
 		}
-		s.verified = h.String()
 	}
 	if n, err := packCount(st); err == nil && n > s.maxPacks {
 		_ = sess.Close()
@@ -164,7 +163,7 @@ func (s *Source) damage(ctx context.Context, st *filesystem.Storage, branches []
 		if err != nil {
 			return err.Error()
 		}
-		if h.IsZero() || (b == s.branch && h.String() == s.verified) {
+		if h.IsZero() {
 			continue
 		}
 		if b != s.branch {
@@ -173,13 +172,12 @@ func (s *Source) damage(ctx context.Context, st *filesystem.Storage, branches []
 			}
 			continue
 		}
-		if err := verify(ctx, st, h); err != nil {
+		if err := s.intact.verify(ctx, st, h); err != nil {
 			if ctx.Err() != nil {
 				return "" // not damage: the caller's next step reports the timeout
 			}
 			return err.Error()
 		}
-		s.verified = h.String()
 	}
 	return ""
 }
@@ -192,7 +190,8 @@ func (s *Source) reclone(ctx context.Context, branches []string, reason string) 
 	if err := os.RemoveAll(fresh); err != nil {
 		return nil, fmt.Errorf("re-cloning: %w", err)
 	}
-	heads, err := s.cloneInto(ctx, fresh, branches)
+	checked := intact{}
+	heads, err := s.cloneInto(ctx, fresh, branches, checked)
 	if err != nil {
 		_ = os.RemoveAll(fresh)
 		return nil, err
@@ -201,18 +200,17 @@ func (s *Source) reclone(ctx context.Context, branches []string, reason string) 
 		return nil, fmt.Errorf("re-cloning: replacing the local repository: %w", err)
 	}
 	s.suspect.Store(false)
-	if h, ok := heads[s.branch]; ok {
-		s.verified = h.String()
-	}
+	s.intact = checked
 	return heads, nil
 }
 
 // cloneInto fetches branches into a new repository at dir and verifies them.
-func (s *Source) cloneInto(ctx context.Context, dir string, branches []string) (map[string]plumbing.Hash, error) {
+func (s *Source) cloneInto(ctx context.Context, dir string, branches []string, checked intact) (map[string]plumbing.Hash, error) {
 	st, err := initCache(dir, s.ep)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { _ = st.Close() }()
 	sess, refs, err := s.openUploadPack(ctx, "cloning")
 	if errors.Is(err, errEmptyRepo) {
 		return map[string]plumbing.Hash{}, nil
@@ -235,7 +233,7 @@ func (s *Source) cloneInto(ctx context.Context, dir string, branches []string) (
 		}
 	}
 	for b, h := range heads {
-		if err := verify(ctx, st, h); err != nil {
+		if err := checked.verify(ctx, st, h); err != nil {
 			return nil, fmt.Errorf("re-cloning: %s is incomplete: %w", b, err)
 		}
 		if err := setTracking(st, b, h); err != nil {

@@ -90,10 +90,10 @@ type Source struct {
 
 	// mu serializes the operations that change the local repository; it is
 	// a channel so that waiting for it honours a context.
-	mu       chan struct{}
-	store    *filesystem.Storage // guarded by mu; nil until opened
-	verified string              // guarded by mu; head verified intact
-	last     string              // guarded by mu; revision the last Fetch returned
+	mu     chan struct{}
+	store  *filesystem.Storage // guarded by mu; nil until opened
+	intact intact              // guarded by mu; what verify found readable
+	last   string              // guarded by mu; revision the last Fetch returned
 
 	// suspect is set when reading a snapshot found the local repository
 	// damaged; the next Fetch re-clones.

@@ -2,6 +2,8 @@ package reconcile
 
 import (
 	"context"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +16,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/health"
+	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 // conflictFixture is a site with product web whose site.yaml carries the
@@ -314,4 +317,34 @@ func openConflicts(t *testing.T, r *Reconciler) []conflict.Conflict {
 		}
 	}
 	return open
+}
+
+func TestConflictEditWithRealKubectl(t *testing.T) {
+	c := sharedCluster(t)
+	const site, ns = "cf-kubectl", "cf-kubectl"
+	f := conflictFixture(t, site, ns, "git_wins", "")
+	r := newConflictReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	dir, err := testenv.BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(filepath.Join(dir, "kubectl"), "--kubeconfig", c.Kubeconfig, "-n", ns,
+		"patch", "configmap", "web-config", "--type", "merge", "-p", `{"data":{"level":"trace"}}`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl patch: %v: %s", err, out)
+	}
+	rep := syncOnce(t, r, f.plan(site))
+	if got := result(t, rep, "web"); got.Forced != 1 {
+		t.Fatalf("sync after kubectl patch: %+v, want 1 forced", got)
+	}
+	if !eventWith(t, c.Client, ns, "ConflictGitWins", "kubectl-patch") {
+		t.Fatal("no event naming kubectl-patch, the manager kubectl records")
+	}
+	cm := configMap(ns)
+	exists(t, c.Client, cm, ns, "web-config")
+	if cm.Data["level"] != "info" {
+		t.Fatalf("level = %q, want Git's info back", cm.Data["level"])
+	}
 }
