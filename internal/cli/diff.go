@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/diff"
-	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
 func newDiffCommand(s *streams) *cobra.Command {
@@ -31,12 +30,7 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 			if err != nil {
 				return err
 			}
-			snap, err := f.openSnapshot(cmd.Context(), s)
-			if err != nil {
-				return err
-			}
-			defer snap.cleanup()
-			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
+			plan, err := f.planSite(cmd.Context(), s)
 			if err != nil {
 				return err
 			}

@@ -44,7 +44,7 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{fsys: snap, revision: rev.SHA, cleanup: func() {}}, nil
+	return &snapshot{fsys: snap, revision: rev.SHA}, nil
 }
 
 // gitDaemonSource adapts a gitsource.Source to the daemon.

@@ -6,8 +6,6 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
-
-	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
 func newRenderCommand(s *streams) *cobra.Command {
@@ -30,12 +28,7 @@ the others are still printed; the exit code is then 2.`,
 			if f.repoDir == "" && f.repo == "" {
 				f.repoDir = "."
 			}
-			snap, err := f.openSnapshot(cmd.Context(), s)
-			if err != nil {
-				return err
-			}
-			defer snap.cleanup()
-			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
+			plan, err := f.planSite(cmd.Context(), s)
 			if err != nil {
 				return err
 			}

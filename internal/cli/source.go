@@ -5,13 +5,23 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+
+	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
 // snapshot is a fleet repo revision ready to be read.
 type snapshot struct {
 	fsys     fs.FS
 	revision string
-	cleanup  func()
+}
+
+// planSite reads the fleet repo (--repo-dir or --repo) and plans --site.
+func (f *commonFlags) planSite(ctx context.Context, s *streams) (*reconcile.Plan, error) {
+	snap, err := f.openSnapshot(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return reconcile.PlanSite(ctx, snap.fsys, f.site, snap.revision)
 }
 
 // openSnapshot reads the fleet repo from --repo-dir, or fetches --repo.
@@ -23,7 +33,7 @@ func (f *commonFlags) openSnapshot(ctx context.Context, s *streams) (*snapshot, 
 		if _, err := os.Stat(f.repoDir); err != nil {
 			return nil, fmt.Errorf("--repo-dir: %w", err)
 		}
-		return &snapshot{fsys: os.DirFS(f.repoDir), cleanup: func() {}}, nil
+		return &snapshot{fsys: os.DirFS(f.repoDir)}, nil
 	case f.repo != "":
 		return f.fetchSnapshot(ctx, s)
 	}

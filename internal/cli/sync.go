@@ -39,12 +39,7 @@ product failed.`,
 				return err
 			}
 			r := f.newReconciler(c, s, healthTimeout)
-			snap, err := f.openSnapshot(cmd.Context(), s)
-			if err != nil {
-				return err
-			}
-			defer snap.cleanup()
-			plan, err := reconcile.PlanSite(cmd.Context(), snap.fsys, f.site, snap.revision)
+			plan, err := f.planSite(cmd.Context(), s)
 			if err != nil {
 				return err
 			}
