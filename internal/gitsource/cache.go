@@ -45,12 +45,13 @@ func (s *Source) storage() (*filesystem.Storage, error) {
 	return st, nil
 }
 
-// newStorage opens the repository at dir for this Source's exclusive use:
-// syncd is its only writer (snapshots only read, through their own
-// storage), so go-git may cache its listings and keep a few pack files open.
+// newStorage opens the repository at dir, keeping a few pack files open
+// (closed by swapCache). go-git's ExclusiveAccess option would save more
+// file system calls, but in v5.19 it makes HasEncodedObject miss packed
+// objects.
 func newStorage(dir string) *filesystem.Storage {
 	return filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRU(32*cache.MiByte),
-		filesystem.Options{ExclusiveAccess: true, MaxOpenDescriptors: 8})
+		filesystem.Options{MaxOpenDescriptors: 8})
 }
 
 // openCache opens an existing local repository of ep.

@@ -289,3 +289,35 @@ func TestSyncAfterCrashBetweenInventoryAndApply(t *testing.T) {
 		t.Fatalf("inventory after converging: %d entries at %s, want 3 at 3.0.0", got, invs["web"].Version)
 	}
 }
+
+func TestSyncImmutableFieldChange(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "immutable"
+	f := newFleetFixture(t, site)
+	f.addProduct("web", "im-web", "1.0.0", "registry.example.com/web:1.0.0")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	// 1.1.0 changes the Deployment's selector, which is immutable.
+	f.addRelease("web", "im-web", "1.1.0", "registry.example.com/web:1.1.0")
+	deploy := strings.ReplaceAll(fixtureRelease("im-web", "web", "registry.example.com/web:1.1.0")["deploy.yaml"], "{app: web}", "{app: web, tier: front}")
+	f.write("products/web/releases/1.1.0/deploy.yaml", deploy)
+	f.write("channels/web.yaml", fixtureChannels("web", "1.1.0"))
+	rep := syncOnce(t, r, f.plan(site))
+	if got := result(t, rep, "web"); got.Err == nil || !strings.Contains(got.Err.Error(), "forceRecreate: true") || got.Pruned != 0 {
+		t.Fatalf("immutable change without opt-in: %+v, want an error pointing at forceRecreate", got)
+	}
+	var dep appsv1.Deployment
+	exists(t, c.Client, &dep, "im-web", "web")
+	uid := dep.UID
+
+	f.write("products/web/product.yaml", fixtureProduct("web", "im-web")+"  forceRecreate: true\n")
+	rep = syncOnce(t, r, f.plan(site))
+	if got := result(t, rep, "web"); got.Err != nil {
+		t.Fatalf("immutable change with forceRecreate: %v", got.Err)
+	}
+	exists(t, c.Client, &dep, "im-web", "web")
+	if dep.UID == uid || dep.Spec.Selector.MatchLabels["tier"] != "front" {
+		t.Fatalf("Deployment not recreated with the new selector: uid same=%v selector=%v", dep.UID == uid, dep.Spec.Selector.MatchLabels)
+	}
+}
