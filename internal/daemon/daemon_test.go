@@ -178,7 +178,8 @@ func TestDaemonAppliesKeepGitWithinSecondsAndRestartKeepsConflicts(t *testing.T)
 	eventually(t, 10*time.Second, "conflict recorded", func() bool {
 		var err error
 		conflicts, err = store.List(context.Background(), site)
-		return err == nil && len(conflicts) == 1
+		// Record creates the object, then sets its status: wait for both.
+		return err == nil && len(conflicts) == 1 && conflicts[0].Status.State == conflict.Open
 	})
 
 	// Restart in the middle: nothing lost, nothing duplicated.
