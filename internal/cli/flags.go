@@ -33,6 +33,7 @@ type commonFlags struct {
 	cacheDir   string
 
 	insecureHostKey bool
+	passphraseFile  string
 }
 
 // addGit registers the flags that locate the fleet repo.
@@ -42,6 +43,7 @@ func (f *commonFlags) addGit(fs *pflag.FlagSet) {
 	fs.StringVar(&f.branch, "branch", "main", "branch of the fleet repo to track")
 	fs.StringVar(&f.identity, "identity", "", "SSH private key file (the deploy key)")
 	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for the Git server (required for SSH)")
+	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "file holding the --identity key's passphrase (or set SYNCD_IDENTITY_PASSPHRASE)")
 	fs.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where the fleet repo is cached between runs")
 	fs.BoolVar(&f.insecureHostKey, "insecure-skip-host-key-check", false, "do not verify the Git server's host key (labs only; logged as a warning on every fetch)")
 }

@@ -39,7 +39,7 @@ func (s *Source) Head(ctx context.Context) (string, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	sess, refs, err := s.openUploadPack(ctx, "listing")
-	if errors.Is(err, errEmptyRepo) {
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return "", s.branchNotFound(s.branch)
 	}
 	if err != nil {
@@ -96,7 +96,7 @@ func (s *Source) sync(ctx context.Context, branches ...string) (map[string]plumb
 		return s.reclone(ctx, branches, reason)
 	}
 	sess, refs, err := s.openUploadPack(ctx, "fetching from")
-	if errors.Is(err, errEmptyRepo) {
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return map[string]plumbing.Hash{}, nil
 	}
 	if err != nil {
@@ -212,7 +212,7 @@ func (s *Source) cloneInto(ctx context.Context, dir string, branches []string, c
 	}
 	defer func() { _ = st.Close() }()
 	sess, refs, err := s.openUploadPack(ctx, "cloning")
-	if errors.Is(err, errEmptyRepo) {
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return map[string]plumbing.Hash{}, nil
 	}
 	if err != nil {

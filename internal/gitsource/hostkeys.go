@@ -16,10 +16,12 @@ import (
 
 // scanAlgorithms are the host key algorithms ScanHostKeys asks for, one
 // handshake each, strongest first.
-var scanAlgorithms = []string{
-	ssh.KeyAlgoED25519,
-	ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
-	ssh.KeyAlgoRSASHA512,
+func scanAlgorithms() []string {
+	return []string{
+		ssh.KeyAlgoED25519,
+		ssh.KeyAlgoECDSA256, ssh.KeyAlgoECDSA384, ssh.KeyAlgoECDSA521,
+		ssh.KeyAlgoRSASHA512,
+	}
 }
 
 // errKeySeen stops a scanning handshake once the host key is known.
@@ -31,7 +33,7 @@ var errKeySeen = errors.New("host key received")
 // them.
 func ScanHostKeys(ctx context.Context, addr string) ([]ssh.PublicKey, error) {
 	var keys []ssh.PublicKey
-	for _, algo := range scanAlgorithms {
+	for _, algo := range scanAlgorithms() {
 		key, err := offeredKey(ctx, addr, algo)
 		if err != nil {
 			return nil, err

@@ -257,8 +257,9 @@ func TestSnapshotReadsWhileFetching(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	errs := make(chan error, 4)
-	for range 4 {
+	const readers = 2
+	errs := make(chan error, readers)
+	for range readers {
 		go func() {
 			for {
 				select {
@@ -281,7 +282,7 @@ func TestSnapshotReadsWhileFetching(t *testing.T) {
 		}
 	}
 	close(done)
-	for range 4 {
+	for range readers {
 		if err := <-errs; err != nil {
 			t.Fatalf("reading a snapshot during fetches: %v", err)
 		}

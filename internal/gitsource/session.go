@@ -11,9 +11,6 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport/client"
 )
 
-// errEmptyRepo reports a repository with no branches at all.
-var errEmptyRepo = transport.ErrEmptyRemoteRepository
-
 // validBranch checks a branch name the way Git does.
 func validBranch(name string) error {
 	if err := branchRef(name).Validate(); err != nil {
@@ -68,7 +65,7 @@ func openSession[S transport.Session](ctx context.Context, s *Source, op string,
 	select {
 	case r := <-done:
 		if errors.Is(r.err, transport.ErrEmptyRemoteRepository) {
-			return zero, nil, errEmptyRepo
+			return zero, nil, r.err // a repository without branches; callers decide
 		}
 		if r.err != nil {
 			return zero, nil, s.classify(r.err, op, hk)

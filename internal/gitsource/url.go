@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/url"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -31,10 +30,6 @@ type Endpoint struct {
 
 // defaultSSHPort is the port of ssh:// URLs that name none.
 const defaultSSHPort = 22
-
-// ambiguousSCPPath matches scp-like paths that go-git would read as a port
-// (host:2222:path), which Git itself does not support.
-var ambiguousSCPPath = regexp.MustCompile(`^[0-9]{1,5}:`)
 
 // ParseURL parses a fleet repo URL: ssh://[user@]host[:port]/path, the
 // scp-like [user@]host:path, or file:///path (for tests and local mirrors).
@@ -136,7 +131,7 @@ func parseSCPLike(raw string) (Endpoint, error) {
 		return Endpoint{}, errors.New("scp-like URLs cannot carry an IPv6 address or a port: use ssh://user@[addr]:port/path")
 	case ep.Path == "" || ep.Path == "/":
 		return Endpoint{}, errors.New("missing repository path")
-	case ambiguousSCPPath.MatchString(ep.Path):
+	case looksLikePort(ep.Path):
 		return Endpoint{}, errors.New("scp-like URLs cannot carry a port: use ssh://user@host:port/path")
 	case strings.Contains(ep.Path, "@"):
 		// Tools disagree on where the user ends in host:a@b; Git and syncd
@@ -146,6 +141,13 @@ func parseSCPLike(raw string) (Endpoint, error) {
 		return Endpoint{}, errors.New("repository path must not start with a backslash")
 	}
 	return ep, ep.validate()
+}
+
+// looksLikePort reports scp-like paths that go-git would read as a port
+// (host:2222:path), which Git itself does not support.
+func looksLikePort(p string) bool {
+	digits, _, found := strings.Cut(p, ":")
+	return found && digits != "" && len(digits) <= 5 && strings.Trim(digits, "0123456789") == ""
 }
 
 // validate checks what both SSH forms share.

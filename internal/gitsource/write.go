@@ -16,6 +16,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp"
 	"github.com/go-git/go-git/v5/plumbing/protocol/packp/capability"
+	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 )
 
@@ -31,7 +32,8 @@ type CommitRequest struct {
 	Trailers []Trailer
 	// Change edits the branch's current content. It may be called more than
 	// once: again on the new head whenever someone else pushed first, so it
-	// must derive its edits from what it reads.
+	// must derive its edits from what it reads. It runs while the Source is
+	// busy: it must not call the Source's methods, nor keep the WorkTree.
 	Change func(*WorkTree) error
 	// Force replaces Branch with a single commit without parents, holding
 	// the branch's current content with Change applied (status reports,
@@ -125,9 +127,12 @@ func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch strin
 	}
 	st := s.store
 	commit, objects, err := s.build(ctx, st, req, parent, exists)
-	if err != nil || commit.IsZero() {
+	if err != nil {
+		return "", err
+	}
+	if commit.IsZero() {
 		// No change: the branch stays where it is (or is not created).
-		return parent.String(), err
+		return parent.String(), nil
 	}
 	if err := s.push(ctx, st, branch, old, commit, objects); err != nil {
 		return "", err
@@ -147,7 +152,8 @@ func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRe
 	if err != nil {
 		return plumbing.ZeroHash, nil, fmt.Errorf("reading commit %s: %w", parent, err)
 	}
-	base := &Snapshot{src: s, sha: parent.String(), root: pc.TreeHash, time: pc.Committer.When, st: st, trees: map[plumbing.Hash][]object.TreeEntry{}}
+	// The change reads through the Source's own storage, which is locked.
+	base := newSnapshot(s, pc, st)
 	if req.Force && !branchExists {
 		base = nil // a new status branch starts empty
 	}
@@ -248,7 +254,7 @@ func (s *Source) push(ctx context.Context, st *filesystem.Storage, branch string
 // remoteHead is where branch is on the server (zero when missing).
 func (s *Source) remoteHead(ctx context.Context, branch string) (plumbing.Hash, error) {
 	sess, refs, err := s.openUploadPack(ctx, "listing")
-	if errors.Is(err, errEmptyRepo) {
+	if errors.Is(err, transport.ErrEmptyRemoteRepository) {
 		return plumbing.ZeroHash, nil
 	}
 	if err != nil {
