@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // ClusterOptions chooses what runs beside etcd and kube-apiserver.
@@ -57,6 +59,9 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (*Cluster, error) {
 	}
 	r := newReaper()
 	r.reap()
+	// envtest logs through controller-runtime's logger, which otherwise
+	// complains on stderr that nobody set it.
+	ctrllog.SetLogger(logr.Discard())
 
 	c := &Cluster{Dir: opts.LogDir, reaper: r}
 	if c.Dir == "" {
