@@ -1,13 +1,18 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
@@ -17,6 +22,8 @@ import (
 func newRunCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
 	var resync, healthTimeout, retention time.Duration
+	var leaderElect bool
+	var webhookSecret string
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "Run the per-site reconcile daemon",
@@ -61,12 +68,30 @@ step; a stopped apply is safe to resume.`,
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
 				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log,
 			})
-			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval)
-			return d.Run(cmd.Context())
+			ctx := cmd.Context()
+			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log)
+			if err != nil {
+				return err
+			}
+			defer stopServer()
+			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval, "listen", f.listen, "webhook", webhookSecret != "", "leader_elect", leaderElect)
+			if !leaderElect {
+				return d.Run(ctx)
+			}
+			cs, err := kubernetes.NewForConfig(cfg)
+			if err != nil {
+				return err
+			}
+			host, _ := os.Hostname()
+			return daemon.RunAsLeader(ctx, cs, daemon.LeaderConfig{
+				Namespace: f.namespace, Name: "syncd-" + f.site, Identity: fmt.Sprintf("%s-%d", host, os.Getpid()),
+			}, log, d.Run)
 		},
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
+	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
+	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
@@ -87,4 +112,24 @@ func newLogger(s *streams, format string) (hclog.Logger, error) {
 		level = hclog.Info
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "syncd", Output: s.err, JSONFormat: format == "json", Level: level}), nil
+}
+
+// serve runs the HTTP endpoints on addr until the returned stop is called.
+func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--listen %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server", "error", err)
+		}
+	}()
+	log.Info("serving /metrics, /healthz, /readyz", "address", ln.Addr().String())
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}, nil
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
@@ -19,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
@@ -44,6 +46,8 @@ type Config struct {
 	// ConflictRetention is how long resolved and superseded conflicts are
 	// kept for audit; zero keeps them forever.
 	ConflictRetention time.Duration
+	// Metrics receives the daemon's measurements; a private set when nil.
+	Metrics *metrics.Metrics
 	// Log receives the daemon's logs.
 	Log hclog.Logger
 }
@@ -62,6 +66,15 @@ type Daemon struct {
 	rev  string
 
 	trigger chan struct{}
+	// state is what /readyz reports: nil before the first reconcile ended.
+	state atomic.Pointer[readiness]
+}
+
+// readiness is the outcome of the last full reconcile attempt.
+type readiness struct {
+	revision string
+	err      error
+	at       time.Time
 }
 
 // New returns a Daemon. c must know syncd's Conflict type (conflict.Scheme).
@@ -74,6 +87,9 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 	}
 	if cfg.Resync <= 0 {
 		cfg.Resync = 10 * time.Minute
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New(cfg.Site)
 	}
 	d := &Daemon{
 		cfg:     cfg,
@@ -112,6 +128,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		wait := d.cfg.Interval
 		err := d.poll(ctx, time.Since(lastFull) >= d.cfg.Resync)
+		if ctx.Err() == nil {
+			d.setState(err)
+		}
 		switch {
 		case ctx.Err() != nil:
 			d.cfg.Log.Info("stopping")
@@ -145,7 +164,9 @@ func (d *Daemon) lastFull(prev time.Time) time.Time {
 
 // poll fetches and, on a new commit or when due, runs a full reconcile.
 func (d *Daemon) poll(ctx context.Context, due bool) error {
+	start := time.Now()
 	sha, changed, err := d.src.Fetch(ctx)
+	d.cfg.Metrics.Fetched(time.Since(start), err)
 	if err != nil {
 		return fmt.Errorf("fetching the fleet repo: %w", err)
 	}
@@ -169,6 +190,9 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		return err
 	}
 	rep, err := d.rec.Sync(ctx, plan)
+	if rep != nil {
+		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))
+	}
 	if err != nil {
 		return err
 	}
@@ -186,7 +210,36 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	if err := rep.Err(); err != nil {
 		return errors.Join(errors.New("some products failed"), err)
 	}
+	health := map[string]int{}
+	for _, r := range rep.Results {
+		health[string(r.Health)]++
+	}
+	d.cfg.Metrics.Succeeded(sha, time.Now(), health)
 	return nil
+}
+
+// countsOf sums a sync's per-product counts for the metrics.
+func countsOf(rep *reconcile.Report) metrics.Counts {
+	var c metrics.Counts
+	for _, r := range rep.Results {
+		c.Created += r.Created
+		c.Configured += r.Configured
+		c.Unchanged += r.Unchanged
+		c.Pruned += r.Pruned
+		c.Drift += r.Drift
+		c.Forced += r.Forced
+		c.Yielded += r.Yielded
+		c.Held += r.Held
+	}
+	return c
+}
+
+// setState records the outcome of a full reconcile attempt for /readyz.
+func (d *Daemon) setState(err error) {
+	d.mu.Lock()
+	rev := d.rev
+	d.mu.Unlock()
+	d.state.Store(&readiness{revision: rev, err: err, at: time.Now()})
 }
 
 // objectWorker reconciles single objects that changed out of band.
@@ -207,7 +260,22 @@ func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) {
 	if d.plan == nil {
 		return
 	}
-	if _, err := d.rec.SyncObject(ctx, d.plan, id); err != nil && ctx.Err() == nil {
+	start := time.Now()
+	res, err := d.rec.SyncObject(ctx, d.plan, id)
+	if res.Product == "" && err == nil {
+		return
+	}
+	c := metrics.Counts{Drift: res.Drift, Forced: res.Forced, Yielded: res.Yielded, Held: res.Held}
+	switch res.Action {
+	case "created":
+		c.Created = 1
+	case "configured":
+		c.Configured = 1
+	case "unchanged":
+		c.Unchanged = 1
+	}
+	d.cfg.Metrics.Reconciled("object", time.Since(start), c, err)
+	if err != nil && ctx.Err() == nil {
 		d.cfg.Log.Error("reconciling one object failed", "object", id.String(), "error", err)
 	}
 }

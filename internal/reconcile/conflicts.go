@@ -2,10 +2,13 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
+	"github.com/fluxcd/pkg/ssa"
+	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
 	"github.com/hashicorp/go-hclog"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -204,4 +207,34 @@ func conflictChanges(product string, items []conflictItem) []diff.Change {
 		out = append(out, c)
 	}
 	return out
+}
+
+// driftCorrected records an event for every object the apply created or
+// configured although the render had not changed, and returns their number.
+func (r *Reconciler) driftCorrected(ctx context.Context, log hclog.Logger, objs []*unstructured.Unstructured, cs *ssa.ChangeSet) int {
+	byID := map[object.ObjMetadata]*unstructured.Unstructured{}
+	for _, o := range objs {
+		byID[object.UnstructuredToObjMetadata(o)] = o
+	}
+	n := 0
+	for _, e := range cs.Entries {
+		if e.Action != ssa.CreatedAction && e.Action != ssa.ConfiguredAction {
+			continue
+		}
+		n++
+		log.Info("drift corrected", "object", e.Subject, "action", e.Action.String())
+		if o := byID[e.ObjMetadata]; o != nil {
+			r.event(ctx, o, corev1.EventTypeNormal, "DriftCorrected", fmt.Sprintf("syncd %s %s back to Git's state after a change made outside Git", e.Action, e.Subject))
+		}
+	}
+	return n
+}
+
+// failedObject is the object an apply error is about, or the product's first.
+func failedObject(err error, objs []*unstructured.Unstructured) *unstructured.Unstructured {
+	var dry *ssaerrors.DryRunErr
+	if errors.As(err, &dry) && dry.InvolvedObject() != nil {
+		return dry.InvolvedObject()
+	}
+	return objs[0]
 }

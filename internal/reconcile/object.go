@@ -19,6 +19,8 @@ type ObjectResult struct {
 	Product string
 	// Action is "created", "configured" or "unchanged".
 	Action string
+	// Drift is 1 when the object was created or configured back to Git's state.
+	Drift int
 	// Forced, Yielded and Held count the object's conflicted fields.
 	Forced, Yielded, Held int
 }
@@ -59,6 +61,8 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 	if len(cs.Entries) > 0 {
 		res.Action = cs.Entries[0].Action.String()
 	}
+	log0 := r.cfg.Log.With("site", plan.Site, "product", pp.Name)
+	res.Drift = r.driftCorrected(ctx, log0, []*unstructured.Unstructured{desired}, cs)
 	for _, it := range items {
 		switch it.Action {
 		case conflict.Forced:

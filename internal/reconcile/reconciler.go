@@ -11,9 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -74,6 +76,9 @@ type Result struct {
 	Product, Version string
 	// Created, Configured, Unchanged and Pruned count objects.
 	Created, Configured, Unchanged, Pruned int
+	// Drift counts objects created or configured although the render is the
+	// one syncd last applied: changes made outside Git, undone.
+	Drift int
 	// Forced, Yielded and Held count conflicted fields by what syncd did:
 	// applied Git's value, kept the live value, or kept it and opened a
 	// Conflict for an admin.
@@ -255,7 +260,11 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Err = err
 		r.progressf("%s %s %s: apply failed, nothing pruned: %v", step, pp.Name, pp.Version, err)
 		log.Error("apply failed", "error", err)
+		r.event(ctx, failedObject(err, pp.Objects), corev1.EventTypeWarning, "ApplyFailed", fmt.Sprintf("syncd could not apply %s %s: %v", pp.Name, pp.Version, err))
 		return res, nil
+	}
+	if old != nil && old.Fingerprint == fingerprint {
+		res.Drift = r.driftCorrected(ctx, log, pp.Objects, cs)
 	}
 	log.Info("applied", "created", res.Created, "configured", res.Configured, "unchanged", res.Unchanged, "duration", time.Since(start))
 	for _, it := range items {
@@ -330,9 +339,14 @@ func (r *Reconciler) prune(ctx context.Context, product string, stale, keep []in
 	cs, err := r.applier.Prune(ctx, stale)
 	n := 0
 	if cs != nil {
+		byID := map[object.ObjMetadata]inventory.Entry{}
+		for _, e := range stale {
+			byID[e.ID] = e
+		}
 		for _, e := range cs.Entries {
 			if e.Action == ssa.DeletedAction {
 				n++
+				r.event(ctx, byID[e.ObjMetadata].Object(), corev1.EventTypeNormal, "Pruned", fmt.Sprintf("syncd pruned %s: it left the render of %s", e.Subject, product))
 			}
 		}
 	}
