@@ -1,0 +1,93 @@
+package daemon
+
+import (
+	"context"
+	"io/fs"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/syncd-dev/syncd/internal/gitsource"
+	"github.com/syncd-dev/syncd/internal/testenv"
+)
+
+// gitSource adapts a real gitsource.Source to the daemon, as `syncd run` does.
+type gitSource struct{ src *gitsource.Source }
+
+func (g gitSource) Fetch(ctx context.Context) (string, bool, error) {
+	rev, changed, err := g.src.Fetch(ctx)
+	return rev.SHA, changed, err
+}
+
+func (g gitSource) Open(ctx context.Context, sha string) (fs.FS, error) { return g.src.Snapshot(ctx, sha) }
+
+func TestDaemonRidesOutGitServerOutage(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	cl := newClient(t, c)
+	srv := testenv.NewGitServer(t)
+	const site = "dm-gitdown"
+	seed := t.TempDir()
+	writeFleet(t, seed, site, "git_wins")
+	url := testenv.SeedRepo(t, srv, "fleet.git", "main", seed)
+	gs, err := gitsource.New(gitsource.Options{URL: url, IdentityFile: srv.DeployKey.PrivatePath, KnownHostsFile: srv.KnownHosts,
+		CacheDir: t.TempDir(), Timeout: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn, err := dynamic.NewForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := New(cl, dyn, cl.RESTMapper(), gitSource{gs}, Config{Site: site, Namespace: "syncd-system", Interval: 200 * time.Millisecond,
+		Log: hclog.New(&hclog.LoggerOptions{Output: testLog{t}})})
+	h := httptest.NewServer(d.Handler(""))
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, 30*time.Second, "first sync over SSH", func() bool { l, _ := level(t, cl, site); return l == "info" })
+
+	if err := srv.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "degraded while the Git server is down", func() bool {
+		code, body := get(t, h.URL+"/readyz")
+		return code == 200 && strings.HasPrefix(body, "degraded:") && strings.Contains(body, "fetching the fleet repo")
+	})
+	if v, _ := value(scrape(t, h.URL), "syncd_git_fetch_errors_total", nil); v < 1 {
+		t.Fatalf("syncd_git_fetch_errors_total = %v, want >= 1", v)
+	}
+	if l, ok := level(t, cl, site); !ok || l != "info" {
+		t.Fatalf("during the outage: ConfigMap present %v level %q, want the cluster left as it was", ok, l)
+	}
+
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	work := t.TempDir()
+	env := []string{"GIT_SSH_COMMAND=" + srv.GitSSHCommand(srv.DeployKey.PrivatePath)}
+	if _, err := testenv.RunGit(work, env, "clone", "--quiet", url, "fleet"); err != nil {
+		t.Fatal(err)
+	}
+	repo := filepath.Join(work, "fleet")
+	if err := os.WriteFile(filepath.Join(repo, "products/web/releases/1.0.0/cm.yaml"),
+		[]byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {level: warn}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Git(t, repo, "commit", "--quiet", "-am", "warn")
+	if _, err := testenv.RunGit(repo, env, "push", "--quiet", "origin", "main"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 60*time.Second, "recovered and applied the new commit", func() bool {
+		l, _ := level(t, cl, site)
+		code, body := get(t, h.URL+"/readyz")
+		return l == "warn" && code == 200 && strings.HasPrefix(body, "ok:")
+	})
+}
