@@ -39,8 +39,8 @@ func bigFleet(t *testing.T, products int) string {
 	t.Helper()
 	src := t.TempDir()
 	files := map[string]string{
-		"fleet.yaml":          "apiVersion: syncd.dev/v1alpha1\nkind: Fleet\nmetadata: {name: big}\nspec: {channels: [prod]}\n",
-		"sites/big/site.yaml": "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: big}\nspec: {channel: prod}\n",
+		"fleet.yaml":                           "apiVersion: syncd.dev/v1alpha1\nkind: Fleet\nmetadata: {name: big}\nspec: {channels: [prod]}\n",
+		"sites/big/site.yaml":                  "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: big}\nspec: {channel: prod}\n",
 		"products/p000/releases/1.0.0/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: big}\n",
 	}
 	for i := 0; i < products; i++ {

@@ -25,7 +25,9 @@ func (g gitSource) Fetch(ctx context.Context) (string, bool, error) {
 	return rev.SHA, changed, err
 }
 
-func (g gitSource) Open(ctx context.Context, sha string) (fs.FS, error) { return g.src.Snapshot(ctx, sha) }
+func (g gitSource) Open(ctx context.Context, sha string) (fs.FS, error) {
+	return g.src.Snapshot(ctx, sha)
+}
 
 func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	c := testenv.NewCluster(t, testenv.ClusterOptions{})
