@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/go-logr/logr"
@@ -293,4 +294,31 @@ func (c *Cluster) Stop() error {
 		errs = append(errs, os.RemoveAll(c.Dir))
 	}
 	return errors.Join(errs...)
+}
+
+// RestartAPIServer kills kube-apiserver (SIGKILL, like a crash) and starts
+// it again on the same port, with etcd and so every object kept, for tests of
+// clients that must ride out an API server restart.
+func (c *Cluster) RestartAPIServer(down time.Duration) error {
+	api := c.env.ControlPlane.APIServer
+	pids := pidsWithArgument(api.CertDir)
+	if len(pids) == 0 {
+		return errors.New("restarting kube-apiserver: process not found")
+	}
+	for _, pid := range pids {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(pidsWithArgument(api.CertDir)) > 0 {
+		if time.Now().After(deadline) {
+			return errors.New("restarting kube-apiserver: it did not die")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(down)
+	if err := api.Start(); err != nil {
+		return fmt.Errorf("restarting kube-apiserver: %w", err)
+	}
+	c.recordEnvtestProcesses()
+	return nil
 }
