@@ -26,7 +26,8 @@ func main() {
 		runWrapChild()
 	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, conflicts, git")
+	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon")
+	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
 	edits := flag.Int("edits", 100, "out-of-band edits to time in the conflicts section")
@@ -52,6 +53,11 @@ func main() {
 	}
 	if *only == "" || *only == "conflicts" {
 		if err := benchConflicts(ctx, *products, *edits, *idle); err != nil {
+			fail(err)
+		}
+	}
+	if *only == "" || *only == "daemon" {
+		if err := benchDaemon(ctx, syncd, *products, *pushes, *idle); err != nil {
 			fail(err)
 		}
 	}
