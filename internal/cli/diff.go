@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +27,7 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 			if err := f.requireSite(); err != nil {
 				return err
 			}
-			r, err := f.reconciler(&streams{out: s.out, err: nil}, 0)
+			r, err := f.reconciler(io.Discard, 0)
 			if err != nil {
 				return err
 			}

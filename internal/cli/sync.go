@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -38,7 +39,7 @@ product failed.`,
 			if err != nil {
 				return err
 			}
-			r := f.newReconciler(c, s, healthTimeout)
+			r := f.newReconciler(c, s.err, healthTimeout)
 			plan, err := f.planSite(cmd.Context(), s)
 			if err != nil {
 				return err
@@ -70,21 +71,22 @@ product failed.`,
 }
 
 // reconciler connects to the cluster and builds a Reconciler for --site.
-func (f *commonFlags) reconciler(s *streams, healthTimeout time.Duration) (*reconcile.Reconciler, error) {
+func (f *commonFlags) reconciler(progress io.Writer, healthTimeout time.Duration) (*reconcile.Reconciler, error) {
 	c, err := f.kubeClient()
 	if err != nil {
 		return nil, err
 	}
-	return f.newReconciler(c, s, healthTimeout), nil
+	return f.newReconciler(c, progress, healthTimeout), nil
 }
 
-// newReconciler builds a Reconciler for --site over c.
-func (f *commonFlags) newReconciler(c client.Client, s *streams, healthTimeout time.Duration) *reconcile.Reconciler {
+// newReconciler builds a Reconciler for --site over c, writing progress lines
+// to progress.
+func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthTimeout time.Duration) *reconcile.Reconciler {
 	return reconcile.New(c, c.RESTMapper(), reconcile.Config{
 		Site:          f.site,
 		Namespace:     f.namespace,
 		HealthTimeout: healthTimeout,
-		Progress:      s.err,
+		Progress:      progress,
 	})
 }
 
