@@ -17,12 +17,13 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/daemon"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newRunCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
 	var resync, healthTimeout, retention time.Duration
-	var leaderElect bool
+	var leaderElect, publishStatus bool
 	var webhookSecret string
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
@@ -64,10 +65,14 @@ step; a stopped apply is safe to resume.`,
 			if err != nil {
 				return err
 			}
-			d := daemon.New(c, dyn, c.RESTMapper(), gitDaemonSource{src}, daemon.Config{
+			dcfg := daemon.Config{
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
 				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log,
-			})
+			}
+			if publishStatus {
+				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
+			}
+			d := daemon.New(c, dyn, c.RESTMapper(), gitDaemonSource{src}, dcfg)
 			ctx := cmd.Context()
 			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log)
 			if err != nil {
@@ -90,6 +95,7 @@ step; a stopped apply is safe to resume.`,
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
+	cmd.Flags().BoolVar(&publishStatus, "publish-status", true, "publish the site's status report as branch syncd/status/<site> (needs a deploy key with write access; a read-only key is logged once and skipped)")
 	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
 	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")

@@ -5,10 +5,6 @@ import "github.com/spf13/cobra"
 // Commands whose behaviour later issues fill in. Each lives here until it gets
 // a file of its own.
 
-func newStatusCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "status", Short: "Show this site's revision, products, health, drift and conflicts", RunE: notImplemented("status")}
-}
-
 func newPromoteCommand(*streams) *cobra.Command {
 	return &cobra.Command{Use: "promote", Short: "Evaluate pipelines, commit and push channel bumps", RunE: notImplemented("promote")}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 // Source is the fleet repo as the daemon uses it.
@@ -48,6 +49,9 @@ type Config struct {
 	ConflictRetention time.Duration
 	// Metrics receives the daemon's measurements; a private set when nil.
 	Metrics *metrics.Metrics
+	// Publisher, when set, publishes the status report to the fleet repo
+	// (branch syncd/status/<site>) after each full reconcile.
+	Publisher StatusPublisher
 	// Log receives the daemon's logs.
 	Log hclog.Logger
 }
@@ -68,6 +72,8 @@ type Daemon struct {
 	trigger chan struct{}
 	// state is what /readyz reports: nil before the first reconcile ended.
 	state atomic.Pointer[readiness]
+	// status is the site status last recorded; guarded by mu.
+	status *status.SiteStatus
 }
 
 // readiness is the outcome of the last full reconcile attempt.
@@ -167,11 +173,13 @@ func (d *Daemon) poll(ctx context.Context, due bool) error {
 	start := time.Now()
 	sha, changed, err := d.src.Fetch(ctx)
 	d.cfg.Metrics.Fetched(time.Since(start), err)
-	if err != nil {
-		return fmt.Errorf("fetching the fleet repo: %w", err)
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err != nil {
+		err = fmt.Errorf("fetching the fleet repo: %w", err)
+		d.recordStatus(ctx, nil, err)
+		return err
+	}
 	if !changed && !due && sha == d.rev {
 		return nil
 	}
@@ -183,13 +191,17 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	start := time.Now()
 	fsys, err := d.src.Open(ctx, sha)
 	if err != nil {
-		return fmt.Errorf("reading revision %s: %w", sha, err)
+		err = fmt.Errorf("reading revision %s: %w", sha, err)
+		d.recordStatus(ctx, nil, err)
+		return err
 	}
 	plan, err := reconcile.PlanSite(ctx, fsys, d.cfg.Site, sha)
 	if err != nil {
+		d.recordStatus(ctx, nil, err)
 		return err
 	}
 	rep, err := d.rec.Sync(ctx, plan)
+	d.recordStatus(ctx, rep, err)
 	if rep != nil {
 		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))
 	}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/dynamic"
 
 	"github.com/syncd-dev/syncd/internal/gitsource"
+	"github.com/syncd-dev/syncd/internal/status"
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
@@ -47,7 +48,8 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := New(cl, dyn, cl.RESTMapper(), gitSource{gs}, Config{Site: site, Namespace: "syncd-system", Interval: 200 * time.Millisecond,
-		Log: hclog.New(&hclog.LoggerOptions{Output: testLog{t}})})
+		Publisher: status.NewPublisher(gs, site, hclog.NewNullLogger()),
+		Log:       hclog.New(&hclog.LoggerOptions{Output: testLog{t}})})
 	h := httptest.NewServer(d.Handler(""))
 	defer h.Close()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -55,6 +57,34 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	go func() { done <- d.Run(ctx) }()
 	defer func() { cancel(); <-done }()
 	eventually(t, 30*time.Second, "first sync over SSH", func() bool { l, _ := level(t, cl, site); return l == "info" })
+
+	// The status report: a single-commit branch, in the cluster too, written
+	// once per change and not on every poll.
+	bare := srv.RepoPath("fleet.git")
+	branch := status.Branch(site)
+	statusHead := func() string {
+		out, err := testenv.RunGit(bare, nil, "rev-parse", "--verify", "--quiet", branch)
+		if err != nil {
+			return ""
+		}
+		return out
+	}
+	eventually(t, 30*time.Second, "status branch published", func() bool { return statusHead() != "" })
+	first := statusHead()
+	time.Sleep(2 * time.Second) // ~10 polls
+	if got := statusHead(); got != first {
+		t.Fatalf("status branch moved from %s to %s without any change", first, got)
+	}
+	if n := testenv.Git(t, bare, "rev-list", "--count", branch); n != "1" {
+		t.Fatalf("status branch has %s commits, want 1", n)
+	}
+	if report := testenv.Git(t, bare, "show", branch+":"+status.ReportFile); !strings.Contains(report, "web") || !strings.Contains(report, "HEALTHY") {
+		t.Fatalf("status report:\n%s", report)
+	}
+	saved, err := status.NewStore(cl, "syncd-system", site).Load(context.Background())
+	if err != nil || saved == nil || len(saved.Products) != 1 {
+		t.Fatalf("status in the cluster = %+v, %v", saved, err)
+	}
 
 	if err := srv.Shutdown(); err != nil {
 		t.Fatal(err)
@@ -91,5 +121,9 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 		l, _ := level(t, cl, site)
 		code, body := get(t, h.URL+"/readyz")
 		return l == "warn" && code == 200 && strings.HasPrefix(body, "ok:")
+	})
+	eventually(t, 30*time.Second, "status report updated for the new revision", func() bool {
+		h := statusHead()
+		return h != "" && h != first && testenv.Git(t, bare, "rev-list", "--count", branch) == "1"
 	})
 }

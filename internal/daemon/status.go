@@ -1,0 +1,58 @@
+package daemon
+
+import (
+	"context"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/status"
+)
+
+// StatusPublisher publishes the site's status report to the fleet repo.
+type StatusPublisher interface {
+	Publish(ctx context.Context, st *status.SiteStatus) (bool, error)
+}
+
+// recordStatus keeps the site's status in the cluster and, when a publisher
+// is set, in the fleet repo, after a full reconcile (rep) or a failure that
+// produced no report (err). Failures here are logged: status must not stop
+// reconciling.
+func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	store := status.NewStore(d.client, d.cfg.Namespace, d.cfg.Site)
+	if d.status == nil {
+		prev, lerr := store.Load(ctx)
+		if lerr != nil {
+			d.cfg.Log.Warn("reading the site status failed", "error", lerr)
+		}
+		d.status = prev
+	}
+	now := time.Now()
+	var st *status.SiteStatus
+	if rep == nil {
+		st = status.Failed(d.status, d.cfg.Site, err, now)
+	} else {
+		list, lerr := conflict.NewStore(d.client, d.cfg.Namespace).List(ctx, d.cfg.Site)
+		if lerr != nil {
+			d.cfg.Log.Warn("counting open conflicts failed", "error", lerr)
+		}
+		st = status.Update(d.status, rep, status.OpenConflicts(list), now)
+	}
+	d.status = st
+	if _, serr := store.Save(ctx, st); serr != nil {
+		d.cfg.Log.Warn("saving the site status failed", "error", serr)
+	}
+	if d.cfg.Publisher == nil {
+		return
+	}
+	published, perr := d.cfg.Publisher.Publish(ctx, st)
+	switch {
+	case perr != nil:
+		d.cfg.Log.Warn("publishing the status report failed", "branch", status.Branch(d.cfg.Site), "error", perr)
+	case published:
+		d.cfg.Log.Info("status report published", "branch", status.Branch(d.cfg.Site))
+	}
+}

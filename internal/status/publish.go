@@ -1,0 +1,138 @@
+package status
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/syncd-dev/syncd/internal/gitsource"
+)
+
+// Committer commits and pushes a change to the fleet repo; *gitsource.Source
+// is one.
+type Committer interface {
+	Commit(ctx context.Context, req gitsource.CommitRequest) (string, error)
+}
+
+// Publisher pushes a site's status report to the fleet repo as the single
+// commit of Branch(site), replaced when the report changes (SPEC §4). Its
+// methods are safe for concurrent use; publishes run one at a time.
+type Publisher struct {
+	src  Committer
+	site string
+	log  hclog.Logger
+
+	mu       sync.Mutex
+	digest   [sha256.Size]byte // of the report last published
+	known    bool              // digest is set
+	disabled bool              // the deploy key may not push
+}
+
+// NewPublisher returns a Publisher of site's report through src, logging to
+// log (nil for none).
+func NewPublisher(src Committer, site string, log hclog.Logger) *Publisher {
+	if log == nil {
+		log = hclog.NewNullLogger()
+	}
+	return &Publisher{src: src, site: site, log: log.With("site", site, "branch", Branch(site))}
+}
+
+// Publish pushes st's report unless it is the report this Publisher last
+// published, and reports whether it committed: true when the branch now holds
+// this report. The last published report is remembered in memory only, so the
+// first Publish after a restart always commits; gitsource compares the
+// result with the branch's current commit and pushes nothing when the report
+// there is the same.
+//
+// When the server refuses the push (the deploy key is read-only, or a hook
+// protects the branch), Publish logs a warning once and from then on returns
+// false and no error without trying again: reports need a key with write
+// access, and a site without one keeps syncing. Other errors, such as the
+// server being unreachable, are returned and the next Publish tries again.
+func (p *Publisher) Publish(ctx context.Context, st *SiteStatus) (bool, error) {
+	if st.Site != p.site {
+		return false, fmt.Errorf("publishing status of site %q with the publisher of site %q", st.Site, p.site)
+	}
+	data, err := NewReport(st).Marshal()
+	if err != nil {
+		return false, err
+	}
+	digest := sha256.Sum256(data)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.disabled || (p.known && digest == p.digest) {
+		return false, nil
+	}
+	_, err = p.src.Commit(ctx, gitsource.CommitRequest{
+		Branch:  Branch(p.site),
+		Force:   true,
+		Message: fmt.Sprintf("status of site %s at %s", p.site, shortRevision(st.Revision)),
+		Trailers: []gitsource.Trailer{
+			{Key: "Syncd-Site", Value: p.site},
+			{Key: "Syncd-Revision", Value: st.Revision},
+		},
+		Change: func(w *gitsource.WorkTree) error { return writeReport(w, data) },
+	})
+	if errors.Is(err, gitsource.ErrAuth) || errors.Is(err, gitsource.ErrPushRejected) {
+		p.disabled = true
+		p.log.Warn("status report disabled: deploy key is read-only", "error", err)
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("publishing status report of site %s: %w", p.site, err)
+	}
+	p.digest, p.known = digest, true
+	return true, nil
+}
+
+// Disabled reports whether Publish gave up because the server refuses the
+// deploy key's pushes.
+func (p *Publisher) Disabled() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.disabled
+}
+
+// writeReport makes the branch's content ReportFile alone: the commit is
+// built from the branch's previous content, which holds only the previous
+// report unless someone pushed other files there.
+func writeReport(w *gitsource.WorkTree, data []byte) error {
+	var stray []string
+	err := fs.WalkDir(w, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && name != ReportFile {
+			stray = append(stray, name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("listing the status branch: %w", err)
+	}
+	for _, name := range stray {
+		if err := w.Remove(name); err != nil {
+			return fmt.Errorf("removing %s from the status branch: %w", name, err)
+		}
+	}
+	if err := w.WriteFile(ReportFile, data); err != nil {
+		return fmt.Errorf("writing %s: %w", ReportFile, err)
+	}
+	return nil
+}
+
+// shortRevision abbreviates a commit hash for a commit message.
+func shortRevision(rev string) string {
+	switch {
+	case rev == "":
+		return "no revision"
+	case len(rev) > 12:
+		return rev[:12]
+	}
+	return rev
+}

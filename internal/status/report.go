@@ -1,0 +1,108 @@
+package status
+
+import (
+	"bytes"
+	"fmt"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/syncd-dev/syncd/internal/health"
+)
+
+// The status report file a site publishes to Git (SPEC §4).
+const (
+	// ReportFile is the report's path on its branch.
+	ReportFile = "status.yaml"
+	// ReportAPIVersion and ReportKind head the report.
+	ReportAPIVersion = "syncd.dev/v1alpha1"
+	ReportKind       = "StatusReport"
+)
+
+// Branch is the fleet repo branch that holds site's report as its only
+// commit.
+func Branch(site string) string { return "syncd/status/" + site }
+
+// Report is the content of a site's status report in Git: what the promoter
+// and `syncd fleet status` read. It holds nothing that changes when the
+// site's state does not (no time of the last sync), so that it is pushed only
+// on change.
+type Report struct {
+	// APIVersion and Kind are ReportAPIVersion and ReportKind.
+	APIVersion string `json:"apiVersion" yaml:"apiVersion"`
+	Kind       string `json:"kind" yaml:"kind"`
+	// Site is the reporting site.
+	Site string `json:"site" yaml:"site"`
+	// Revision is the fleet repo commit the site last applied.
+	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	// Products are the site's products, sorted by name.
+	Products []ReportProduct `json:"products,omitempty" yaml:"products,omitempty"`
+}
+
+// ReportProduct is one product in a Report; its fields mean what they mean
+// in ProductStatus.
+type ReportProduct struct {
+	Name         string       `json:"name" yaml:"name"`
+	Version      string       `json:"version,omitempty" yaml:"version,omitempty"`
+	VersionSince time.Time    `json:"versionSince,omitzero" yaml:"versionSince,omitempty"`
+	Health       health.State `json:"health" yaml:"health"`
+	Since        time.Time    `json:"since,omitzero" yaml:"since,omitempty"`
+	Transitions  []Transition `json:"transitions,omitempty" yaml:"transitions,omitempty"`
+	Drift        int          `json:"drift" yaml:"drift"`
+	Conflicts    int          `json:"conflicts" yaml:"conflicts"`
+	Note         string       `json:"note,omitempty" yaml:"note,omitempty"`
+}
+
+// NewReport is the report of st.
+func NewReport(st *SiteStatus) *Report {
+	r := &Report{APIVersion: ReportAPIVersion, Kind: ReportKind, Site: st.Site, Revision: st.Revision}
+	for _, p := range st.Products {
+		rp := ReportProduct{
+			Name: p.Name, Version: p.Version, VersionSince: zeroOrNormal(p.VersionSince),
+			Health: p.Health, Since: zeroOrNormal(p.Since),
+			Drift: p.Drift, Conflicts: p.Conflicts, Note: p.Note,
+		}
+		for _, t := range p.Transitions {
+			rp.Transitions = append(rp.Transitions, Transition{From: t.From, To: t.To, At: zeroOrNormal(t.At)})
+		}
+		r.Products = append(r.Products, rp)
+	}
+	return r
+}
+
+// Marshal encodes r as the YAML of ReportFile, fields in a fixed order.
+func (r *Report) Marshal() ([]byte, error) {
+	var b bytes.Buffer
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(r); err != nil {
+		return nil, fmt.Errorf("encoding status report of site %s: %w", r.Site, err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("encoding status report of site %s: %w", r.Site, err)
+	}
+	return b.Bytes(), nil
+}
+
+// ParseReport decodes a ReportFile.
+func ParseReport(data []byte) (*Report, error) {
+	r := &Report{}
+	if err := yaml.Unmarshal(data, r); err != nil {
+		return nil, fmt.Errorf("decoding status report: %w", err)
+	}
+	if r.APIVersion != ReportAPIVersion || r.Kind != ReportKind {
+		return nil, fmt.Errorf("decoding status report: got apiVersion %q kind %q, want %s %s", r.APIVersion, r.Kind, ReportAPIVersion, ReportKind)
+	}
+	if r.Site == "" {
+		return nil, fmt.Errorf("decoding status report: no site")
+	}
+	return r, nil
+}
+
+// zeroOrNormal is t normalized, keeping the zero time zero.
+func zeroOrNormal(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return normalize(t)
+}

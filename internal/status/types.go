@@ -1,0 +1,66 @@
+package status
+
+import (
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/health"
+)
+
+// MaxTransitions bounds the health transitions kept per product; older ones
+// are dropped first.
+const MaxTransitions = 10
+
+// SiteStatus is what syncd knows about one site after its last sync. Times
+// are UTC with second precision.
+type SiteStatus struct {
+	// Site is the site's name.
+	Site string `json:"site" yaml:"site"`
+	// Revision is the fleet repo commit the last sync applied.
+	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	// UpdatedAt is when the status was last computed.
+	UpdatedAt time.Time `json:"updatedAt,omitzero" yaml:"updatedAt,omitempty"`
+	// LastError is the first line of what failed in the last sync; empty
+	// when it succeeded.
+	LastError string `json:"lastError,omitempty" yaml:"lastError,omitempty"`
+	// Products are the site's products, sorted by name.
+	Products []ProductStatus `json:"products,omitempty" yaml:"products,omitempty"`
+}
+
+// ProductStatus is the state of one product at a site.
+type ProductStatus struct {
+	// Name is the product's name.
+	Name string `json:"name" yaml:"name"`
+	// Version is the version in place at the site.
+	Version string `json:"version,omitempty" yaml:"version,omitempty"`
+	// VersionSince is when the site started running Version: a canary's
+	// soak starts there (SPEC §5).
+	VersionSince time.Time `json:"versionSince,omitzero" yaml:"versionSince,omitempty"`
+	// Health is the product's health after the last sync.
+	Health health.State `json:"health" yaml:"health"`
+	// Since is when Health last changed (or the product first appeared).
+	Since time.Time `json:"since,omitzero" yaml:"since,omitempty"`
+	// Transitions are the most recent health changes, oldest first, at most
+	// MaxTransitions.
+	Transitions []Transition `json:"transitions,omitempty" yaml:"transitions,omitempty"`
+	// Objects counts the product's objects at the site.
+	Objects int `json:"objects" yaml:"objects"`
+	// Drift counts the objects the last sync created or configured back to
+	// Git's state after a change made outside Git.
+	Drift int `json:"drift" yaml:"drift"`
+	// Conflicts counts the product's open manual conflicts.
+	Conflicts int `json:"conflicts" yaml:"conflicts"`
+	// Yielded counts conflicted fields where the last sync kept the live
+	// value (server_wins).
+	Yielded int `json:"yielded" yaml:"yielded"`
+	// Note says why the product was held back, not deployed or failed.
+	Note string `json:"note,omitempty" yaml:"note,omitempty"`
+}
+
+// Transition is one change of a product's health.
+type Transition struct {
+	// From and To are the health before and after.
+	From health.State `json:"from" yaml:"from"`
+	To   health.State `json:"to" yaml:"to"`
+	// At is when the sync that saw the change finished.
+	At time.Time `json:"at" yaml:"at"`
+}
