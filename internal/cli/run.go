@@ -88,9 +88,13 @@ step; a stopped apply is safe to resume.`,
 				return err
 			}
 			host, _ := os.Hostname()
+			d.SetStandby(true)
 			return daemon.RunAsLeader(ctx, cs, daemon.LeaderConfig{
 				Namespace: f.namespace, Name: "syncd-" + f.site, Identity: fmt.Sprintf("%s-%d", host, os.Getpid()),
-			}, log, d.Run)
+			}, log, func(ctx context.Context) error {
+				d.SetStandby(false)
+				return d.Run(ctx)
+			})
 		},
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")

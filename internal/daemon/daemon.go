@@ -72,6 +72,8 @@ type Daemon struct {
 	trigger chan struct{}
 	// state is what /readyz reports: nil before the first reconcile ended.
 	state atomic.Pointer[readiness]
+	// standby is set while another replica holds the leader Lease.
+	standby atomic.Bool
 	// status is the site status last recorded; guarded by mu.
 	status *status.SiteStatus
 }
@@ -109,6 +111,10 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))
 	return d
 }
+
+// SetStandby marks this replica as waiting for leadership: /readyz reports
+// it ready (so rollouts of several replicas finish) and the webhook refuses.
+func (d *Daemon) SetStandby(standby bool) { d.standby.Store(standby) }
 
 // Trigger asks for a full reconcile now (a webhook, a test).
 func (d *Daemon) Trigger() {

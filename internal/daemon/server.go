@@ -31,6 +31,10 @@ func (d *Daemon) Handler(webhookSecret string) http.Handler {
 // readyz is ready once the first full reconcile ended, successfully or with a
 // reported failure; the body says which (degraded: the last error).
 func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
+	if d.standby.Load() {
+		fmt.Fprintln(w, "standby: another replica leads")
+		return
+	}
 	st := d.state.Load()
 	if st == nil {
 		http.Error(w, "not ready: the first reconcile has not finished", http.StatusServiceUnavailable)
@@ -49,6 +53,10 @@ func (d *Daemon) webhook(secret []byte) http.HandlerFunc {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody))
 		if err != nil {
 			http.Error(w, "reading body", http.StatusBadRequest)
+			return
+		}
+		if d.standby.Load() {
+			http.Error(w, "standby: another replica leads; retry", http.StatusServiceUnavailable)
 			return
 		}
 		if !validSignature(secret, body, r.Header.Get("X-Hub-Signature-256")) {

@@ -109,6 +109,11 @@ func TestDaemonMetricsReadyzAndWebhook(t *testing.T) {
 	if code, body := get(t, srv.URL+"/healthz"); code != 200 || strings.TrimSpace(body) != "ok" {
 		t.Fatalf("/healthz = %d %q", code, body)
 	}
+	d.SetStandby(true)
+	if code, body := get(t, srv.URL+"/readyz"); code != 200 || !strings.HasPrefix(body, "standby") {
+		t.Fatalf("/readyz on a standby replica = %d %q, want 200 standby", code, body)
+	}
+	d.SetStandby(false)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
