@@ -155,10 +155,15 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 		_ = g.Wait()
 	}
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned)...)
-	if err := r.recordApplied(ctx, plan, applied, kinds); err != nil {
+	after, err := r.recordApplied(ctx, plan, applied, kinds)
+	if err != nil {
 		return rep, err
 	}
-	r.waitHealth(ctx, plan, rep, kinds)
+	if after == nil {
+		// Nothing was applied: the objects are as read at the start.
+		after = live
+	}
+	r.waitHealth(ctx, plan, rep, kinds, after)
 	return rep, ctx.Err()
 }
 
@@ -308,18 +313,19 @@ func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.C
 }
 
 // recordApplied saves the inventories of the products applied in this sync,
-// with each object's resource version read back after the apply.
-func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) error {
+// with each object's resource version read back after the apply, and returns
+// that fresh view of the live objects (nil when nothing was applied).
+func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) (liveIndex, error) {
 	any := false
 	for _, inv := range applied {
 		any = any || inv != nil
 	}
 	if !any {
-		return nil
+		return nil, nil
 	}
 	live, err := readLive(ctx, r.reader, plan.Site, kinds)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(productConcurrency)
@@ -330,7 +336,7 @@ func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*i
 		inv.Entries = withResourceVersions(inv.Entries, live)
 		g.Go(func() error { return r.inventory.Save(gctx, inv) })
 	}
-	return g.Wait()
+	return live, g.Wait()
 }
 
 // prune deletes stale objects of product; with keep nil it also drops the
@@ -380,9 +386,10 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs ma
 	return results
 }
 
-// waitHealth computes the health of the products that are in place, from one
-// LIST per kind, and repeats until every one is final or the timeout passes.
-func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, kinds map[schema.GroupVersionKind]bool) {
+// waitHealth computes the health of the products that are in place, first
+// from live (a current view of the objects), then from one LIST per kind
+// each round, until every one is final or the timeout passes.
+func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, kinds map[schema.GroupVersionKind]bool, live liveIndex) {
 	var pending []int
 	for i, pp := range plan.Products {
 		if res := rep.Results[i]; res.Err == nil && res.Note == "" && pp.Objects != nil {
@@ -396,13 +403,15 @@ func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, ki
 		r.progressf("waiting up to %s for %d product(s) to become healthy", r.cfg.HealthTimeout, len(pending))
 	}
 	deadline := time.Now().Add(r.cfg.HealthTimeout)
-	for {
-		live, err := readLive(ctx, r.reader, plan.Site, kinds)
-		if err != nil {
-			for _, i := range pending {
-				rep.Results[i].Err = err
+	for round := 0; ; round++ {
+		if round > 0 {
+			var err error
+			if live, err = readLive(ctx, r.reader, plan.Site, kinds); err != nil {
+				for _, i := range pending {
+					rep.Results[i].Err = err
+				}
+				return
 			}
-			return
 		}
 		var next []int
 		for _, i := range pending {
