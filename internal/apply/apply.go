@@ -6,6 +6,7 @@ package apply
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
@@ -56,27 +57,40 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 		opts.WaitTimeout = time.Minute
 	}
 	ao := ssa.DefaultApplyOptions()
-	ao.Force = opts.ForceRecreate
 	ao.WaitTimeout = opts.WaitTimeout
 	ao.WaitInterval = 500 * time.Millisecond
 	cs, err := a.rm.ApplyAllStaged(ctx, objs, ao)
+	if err != nil && opts.ForceRecreate && immutable(err) {
+		// Only now, and only for a real immutable-field change: ssa's Force
+		// deletes the live object on any invalid update, which must never
+		// happen for a mere validation error.
+		ao.Force = true
+		cs, err = a.rm.ApplyAllStaged(ctx, objs, ao)
+	}
 	if err != nil {
 		return cs, describeApplyError(err)
 	}
 	return cs, nil
 }
 
+// immutable reports whether the API server refused a change to an immutable
+// field (ssa's own check also matches every invalid update).
+func immutable(err error) bool {
+	return ssaerrors.IsImmutableError(err) && strings.Contains(err.Error(), "field is immutable")
+}
+
 // describeApplyError adds advice to errors people can act on.
 func describeApplyError(err error) error {
-	if ssaerrors.IsImmutableError(err) {
+	if immutable(err) {
 		return fmt.Errorf("%w (an immutable field changed: set `forceRecreate: true` in the product to let syncd delete and recreate the object)", err)
 	}
 	return err
 }
 
-// Prune deletes the objects of entries that still carry this site's label, so
-// an object someone else took over is left alone. Objects already gone are fine.
-func (a *Applier) Prune(ctx context.Context, entries []inventory.Entry) (*ssa.ChangeSet, error) {
+// Prune deletes the objects of entries that still carry this site's and
+// product's labels, so an object another product or someone else took over is
+// left alone. Objects already gone are fine.
+func (a *Applier) Prune(ctx context.Context, product string, entries []inventory.Entry) (*ssa.ChangeSet, error) {
 	if len(entries) == 0 {
 		return ssa.NewChangeSet(), nil
 	}
@@ -85,7 +99,7 @@ func (a *Applier) Prune(ctx context.Context, entries []inventory.Entry) (*ssa.Ch
 		objs[i] = e.Object()
 	}
 	opts := ssa.DefaultDeleteOptions()
-	opts.Inclusions = map[string]string{"syncd.dev/site": a.site}
+	opts.Inclusions = map[string]string{"syncd.dev/site": a.site, "syncd.dev/product": product}
 	cs, err := a.rm.DeleteAll(ctx, objs, opts)
 	if err != nil {
 		return cs, fmt.Errorf("pruning: %w", err)

@@ -92,6 +92,11 @@ func Decide(in Input) (Decision, error) {
 			// either side changing makes a new one (the old is superseded).
 			item.ID = ID(in.Site, ref, item.Pointer+"@"+item.GitValue+"@"+item.LiveValue)
 			item.Action, item.Resolution = manualAction(in.Known[item.ID])
+			if kept := keptServer(in.Known, ref, item.Pointer, item.GitValue); item.Action == Held && kept != nil {
+				// An admin accepted the live value for this field and Git's
+				// value has not changed since: the live side may move on.
+				item.ID, item.Action, item.Resolution = kept.Name, Yielded, kept.Spec.Resolution
+			}
 		}
 		if item.Action != Forced {
 			yield = append(yield, rep.FieldPath)
@@ -108,6 +113,19 @@ func Decide(in Input) (Decision, error) {
 	return d, nil
 }
 
+// keptServer finds a conflict on the same field resolved with --keep server
+// while Git's value was gitValue, which still holds.
+func keptServer(known map[string]*Conflict, ref ObjectRef, pointer, gitValue string) *Conflict {
+	for _, c := range known {
+		res := c.Spec.Resolution
+		if c.Spec.Object == ref && c.Spec.Field == pointer && res != nil && res.Keep == "server" &&
+			res.GitValue == gitValue && c.Status.State != Superseded {
+			return c
+		}
+	}
+	return nil
+}
+
 // manualAction applies an admin's resolution, if any, to a manual conflict.
 func manualAction(known *Conflict) (Action, *Resolution) {
 	if known == nil || known.Spec.Resolution == nil {
@@ -118,8 +136,6 @@ func manualAction(known *Conflict) (Action, *Resolution) {
 	case res.Keep == "git" && known.Status.State != Resolved:
 		return Forced, res
 	case res.Keep == "server":
-		// The ID carries both values: while it is the same conflict, neither
-		// side has changed since the admin accepted the live value.
 		return Yielded, res
 	}
 	// Git's value was forced before and someone changed the field again:

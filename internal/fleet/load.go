@@ -249,8 +249,16 @@ func (l *loader) checkKustomization(dir string, probs *problems) {
 func (l *loader) loadChannels() {
 	for _, e := range l.readDir(channelsDir, &l.general) {
 		file := path.Join(channelsDir, e.Name())
-		if strings.HasSuffix(e.Name(), ".yml") {
-			l.general.addf(file, "channel files are named channels/<product>.yaml")
+		if product, ok := strings.CutSuffix(e.Name(), ".yml"); ok {
+			// Blocking the product keeps its objects: a misnamed file must not
+			// read as "no channels, deploy nowhere" and prune it.
+			if l.refs.products[product] {
+				probs := l.productProblems[product]
+				probs.addf(file, "channel files are named channels/<product>.yaml")
+				l.productProblems[product] = probs
+			} else {
+				l.general.addf(file, "channel files are named channels/<product>.yaml")
+			}
 		}
 		product, isYAML := strings.CutSuffix(e.Name(), ".yaml")
 		if e.IsDir() || !isYAML {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 
 	"github.com/Masterminds/semver/v3"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/render"
 )
 
@@ -70,11 +72,17 @@ func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, er
 		return nil, fmt.Errorf("site %s: no sites/%s/site.yaml in the fleet repo", site, site)
 	}
 	targeted, err := repo.ProductsFor(site)
+	undecided, err := undecidedProducts(err)
 	if err != nil {
 		return nil, fmt.Errorf("selecting the products of site %s: %w", site, err)
 	}
 	plan := &Plan{Site: site, Revision: revision}
 	byName := map[string]*ProductPlan{}
+	// A product whose targets expression fails for this site is neither
+	// targeted nor untargeted: it is blocked, so nothing of it is pruned.
+	for name, perr := range undecided {
+		byName[name] = &ProductPlan{Name: name, Err: perr}
+	}
 	var names []string
 	for _, p := range targeted {
 		pp := &ProductPlan{
@@ -208,4 +216,53 @@ func versionLess(a, b string) bool {
 	va, errA := semver.NewVersion(a)
 	vb, errB := semver.NewVersion(b)
 	return errA == nil && errB == nil && va.LessThan(vb)
+}
+
+// desiredEntries lists every object any planned product renders, blocked
+// ones included: none of them may be pruned by another product.
+func (p *Plan) desiredEntries() []inventory.Entry {
+	var all []*unstructured.Unstructured
+	for _, pp := range p.Products {
+		all = append(all, pp.Objects...)
+	}
+	return inventory.EntriesOf(all)
+}
+
+// fingerprint identifies what applying the product means: its render and
+// everything else that changes how it is applied (conflict rules, the
+// forceRecreate opt-in), so a change to any of them is acted on.
+func (pp *ProductPlan) fingerprint() (string, error) {
+	extra := &unstructured.Unstructured{Object: map[string]any{
+		"conflictDefault": string(pp.Conflicts.Default),
+		"conflictRules":   fmt.Sprintf("%+v", pp.Conflicts.Site),
+		"forceRecreate":   pp.ForceRecreate,
+	}}
+	return inventory.Fingerprint(append(append([]*unstructured.Unstructured{}, pp.Objects...), extra))
+}
+
+// undecidedProducts sorts the errors of fleet.Repo.ProductsFor by product:
+// each names a product whose targets could not be evaluated for the site.
+// An error that names no product is returned as is.
+func undecidedProducts(err error) (map[string]error, error) {
+	if err == nil {
+		return nil, nil
+	}
+	errs := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = joined.Unwrap()
+	}
+	out := map[string]error{}
+	for _, e := range errs {
+		var fe *fleet.Error
+		if !errors.As(e, &fe) {
+			return nil, err
+		}
+		dir, file := path.Split(fe.File)
+		product := path.Base(path.Clean(dir))
+		if file != "product.yaml" || path.Dir(path.Clean(dir)) != "products" {
+			return nil, err
+		}
+		out[product] = errors.Join(out[product], e)
+	}
+	return out, nil
 }

@@ -128,6 +128,9 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An object that moves from one product to another is in the old one's
+	// inventory and the new one's render: it must never be pruned.
+	desired := plan.desiredEntries()
 	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products))}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
 	planned := map[string]bool{}
@@ -144,7 +147,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 			pp := plan.Products[i]
 			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
 			g.Go(func() error {
-				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, &failed, step)
+				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, desired, &failed, step)
 				if res.Err != nil {
 					failed.Store(pp.Name, true)
 				}
@@ -154,7 +157,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 		}
 		_ = g.Wait()
 	}
-	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned)...)
+	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned, desired)...)
 	after, err := r.recordApplied(ctx, plan, applied, kinds)
 	if err != nil {
 		return rep, err
@@ -198,7 +201,7 @@ func levels(products []*ProductPlan) [][]int {
 // syncProduct applies one product and prunes what left its render. It
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -211,12 +214,14 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Note = "held back: " + pp.Held
 		r.progressf("%s %s %s: held back: %s", step, pp.Name, pp.Version, pp.Held)
 		log.Warn("product held back", "reason", pp.Held)
+		failed.Store(pp.Name, true)
 		return res, nil
 	}
 	for _, dep := range pp.Dependencies {
 		if _, ok := failed.Load(dep.Product); ok {
-			res.Note = fmt.Sprintf("held back: dependency %s failed to apply", dep.Product)
+			res.Note = fmt.Sprintf("held back: dependency %s failed or is held back", dep.Product)
 			r.progressf("%s %s %s: %s", step, pp.Name, pp.Version, res.Note)
+			failed.Store(pp.Name, true)
 			return res, nil
 		}
 	}
@@ -227,10 +232,10 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 	if pp.NotDeployed != "" {
 		res.Note = "not deployed: " + pp.NotDeployed
 		r.progressf("%s %s: not deployed here (%s)", step, pp.Name, pp.NotDeployed)
-		res.Pruned, res.Err = r.prune(ctx, pp.Name, oldEntries, nil)
+		res.Pruned, res.Err = r.prune(ctx, pp.Name, inventory.Difference(oldEntries, desired), nil)
 		return res, nil
 	}
-	fingerprint, err := inventory.Fingerprint(pp.Objects)
+	fingerprint, err := pp.fingerprint()
 	if err != nil {
 		res.Err = err
 		return res, nil
@@ -284,7 +289,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 		res.Err = err
 		return res, nil
 	}
-	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, newEntries), newEntries)
+	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, desired), newEntries)
 	res.Pruned, res.Err = pruned, err
 	if err != nil {
 		return res, nil
@@ -342,7 +347,7 @@ func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*i
 // prune deletes stale objects of product; with keep nil it also drops the
 // product's inventory (the product left the site).
 func (r *Reconciler) prune(ctx context.Context, product string, stale, keep []inventory.Entry) (int, error) {
-	cs, err := r.applier.Prune(ctx, stale)
+	cs, err := r.applier.Prune(ctx, product, stale)
 	n := 0
 	if cs != nil {
 		byID := map[object.ObjMetadata]inventory.Entry{}
@@ -367,7 +372,7 @@ func (r *Reconciler) prune(ctx context.Context, product string, stale, keep []in
 
 // pruneRemoved prunes products that have an inventory but are no longer
 // planned for the site: their product was deleted or no longer targets it.
-func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs map[string]*inventory.Inventory, planned map[string]bool) []Result {
+func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs map[string]*inventory.Inventory, planned map[string]bool, desired []inventory.Entry) []Result {
 	var names []string
 	for name := range invs {
 		if !planned[name] {
@@ -378,7 +383,7 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs ma
 	var results []Result
 	for _, name := range names {
 		res := Result{Product: name, Version: invs[name].Version, Health: health.Unknown, Note: "removed from site"}
-		res.Pruned, res.Err = r.prune(ctx, name, invs[name].Entries, nil)
+		res.Pruned, res.Err = r.prune(ctx, name, inventory.Difference(invs[name].Entries, desired), nil)
 		r.progressf("%s: removed from site, pruned %d object(s)", name, res.Pruned)
 		log.Info("product removed from site", "product", name, "pruned", res.Pruned)
 		results = append(results, res)
@@ -457,6 +462,7 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 	if err != nil {
 		return nil, err
 	}
+	desired := plan.desiredEntries()
 	var changes []diff.Change
 	var errs []error
 	planned := map[string]bool{}
@@ -473,7 +479,7 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			oldEntries = inv.Entries
 		}
 		if pp.NotDeployed != "" {
-			changes = append(changes, diff.Prunes(pp.Name, oldEntries)...)
+			changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, desired))...)
 			continue
 		}
 		objs, items, err := r.decideConflicts(ctx, pp, live, known)
@@ -488,11 +494,11 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
 			continue
 		}
-		changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, inventory.EntriesOf(pp.Objects)))...)
+		changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, desired))...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(invs)) {
 		if !planned[name] {
-			changes = append(changes, diff.Prunes(name, invs[name].Entries)...)
+			changes = append(changes, diff.Prunes(name, inventory.Difference(invs[name].Entries, desired))...)
 		}
 	}
 	return changes, errors.Join(errs...)

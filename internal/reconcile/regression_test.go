@@ -1,0 +1,188 @@
+package reconcile
+
+// Regression tests for defects found in review: each failed before its fix.
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+func cmYAML(name string) string {
+	return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: v}\n"
+}
+
+// writeRelease replaces a release dir with ConfigMaps of the given names.
+func (f *fleetFixture) writeRelease(product, version string, names ...string) {
+	f.remove("products/" + product + "/releases/" + version)
+	k := "resources:\n"
+	for _, n := range names {
+		k += "- " + n + ".yaml\n"
+		f.write("products/"+product+"/releases/"+version+"/"+n+".yaml", cmYAML(n))
+	}
+	f.write("products/"+product+"/releases/"+version+"/kustomization.yaml", k)
+}
+
+func (f *fleetFixture) cmProduct(name, version string, deps []string, cms ...string) {
+	f.write("products/"+name+"/product.yaml", fixtureProduct(name, "default", deps...))
+	f.write("channels/"+name+".yaml", fixtureChannels(name, version))
+	f.writeRelease(name, version, cms...)
+}
+
+// 1. An object moved from a product that leaves the site to a product that
+// stays is deleted by pruneRemoved after the other product applied it.
+func TestRegressionObjectMovedFromRemovedProductIsKept(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-move"
+	f := newFleetFixture(t, site)
+	f.cmProduct("alpha", "1.0.0", nil, "pm-move-shared", "pm-move-a")
+	f.cmProduct("beta", "1.0.0", nil, "pm-move-b")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	f.remove("products/alpha")
+	f.remove("channels/alpha.yaml")
+	f.writeRelease("beta", "1.0.0", "pm-move-b", "pm-move-shared")
+	rep := syncOnce(t, r, f.plan(site))
+	for _, res := range rep.Results {
+		t.Logf("result %+v", res)
+	}
+	if !exists(t, c.Client, &corev1.ConfigMap{}, "default", "pm-move-shared") {
+		t.Errorf("pm-move-shared is rendered by beta but was deleted by the prune of removed product alpha")
+	}
+}
+
+// 2. Moving an object from a level-0 product to its level-1 dependent:
+// the level-0 prune deletes it before the dependent re-creates it (new UID).
+func TestRegressionObjectMovedAcrossLevelsIsNotRecreated(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-level"
+	f := newFleetFixture(t, site)
+	f.cmProduct("alpha", "1.0.0", nil, "pm-level-shared", "pm-level-a")
+	f.cmProduct("beta", "1.0.0", []string{"alpha@1.0.0"}, "pm-level-b")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+	before := &corev1.ConfigMap{}
+	exists(t, c.Client, before, "default", "pm-level-shared")
+
+	f.writeRelease("alpha", "1.0.0", "pm-level-a")
+	f.writeRelease("beta", "1.0.0", "pm-level-b", "pm-level-shared")
+	rep := syncOnce(t, r, f.plan(site))
+	t.Logf("alpha %+v / beta %+v", result(t, rep, "alpha"), result(t, rep, "beta"))
+	after := &corev1.ConfigMap{}
+	if !exists(t, c.Client, after, "default", "pm-level-shared") {
+		t.Fatalf("deleted outright")
+	}
+	if before.UID != after.UID {
+		t.Errorf("pm-level-shared was deleted and recreated (uid %s -> %s) though it never left the site's render", before.UID, after.UID)
+	}
+}
+
+// 3. A fails to apply, B (depends on A) is held back, C (depends on B) is
+// applied anyway.
+func TestRegressionHoldBackIsTransitive(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-trans"
+	f := newFleetFixture(t, site)
+	f.cmProduct("a", "1.0.0", nil, "pm-trans-a")
+	// invalid object name: renders, fails to apply
+	f.write("products/a/releases/1.0.0/pm-trans-a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name}\ndata: {k: v}\n")
+	f.cmProduct("b", "1.0.0", []string{"a@1.0.0"}, "pm-trans-b")
+	f.cmProduct("cc", "1.0.0", []string{"b@1.0.0"}, "pm-trans-c")
+	r := newTestReconciler(t, c, site)
+	rep, _ := r.Sync(context.Background(), f.plan(site))
+	for _, res := range rep.Results {
+		t.Logf("result %s: created=%d note=%q err=%v", res.Product, res.Created, res.Note, res.Err)
+	}
+	if exists(t, c.Client, &corev1.ConfigMap{}, "default", "pm-trans-c") {
+		t.Errorf("cc applied although its dependency b was held back because a failed")
+	}
+}
+
+// 4. A strategy change in Git (manual -> git_wins) is never acted on: the
+// unchanged-since-applied fast path skips the product.
+func TestRegressionStrategyChangeIsActedOn(t *testing.T) {
+	c := sharedCluster(t)
+	const site, ns = "pm-strat", "pm-strat"
+	f := conflictFixture(t, site, ns, "manual", "")
+	r := newConflictReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+	cm := configMap(ns)
+	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
+	rep := syncOnce(t, r, f.plan(site))
+	t.Logf("held sync: %+v", result(t, rep, "web"))
+
+	f.write("sites/"+site+"/site.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: "+site+", labels: {class: prod}}\nspec:\n  channel: prod\n  conflictStrategy: git_wins\n")
+	rep = syncOnce(t, r, f.plan(site))
+	got := result(t, rep, "web")
+	t.Logf("after switching to git_wins: %+v", got)
+	exists(t, c.Client, cm, ns, "web-config")
+	if cm.Data["level"] != "info" {
+		t.Errorf("strategy now git_wins but live level=%q kept (forced=%d, unchanged=%d)", cm.Data["level"], got.Forced, got.Unchanged)
+	}
+}
+
+// 5. A channels file misnamed .yml is reported as a load problem, but the
+// product then plans as NotDeployed and everything it owns is pruned.
+func TestRegressionMisnamedChannelsFileBlocksNotPrunes(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-yml"
+	f := newFleetFixture(t, site)
+	f.cmProduct("alpha", "1.0.0", nil, "pm-yml-a")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+	if err := os.Rename(filepath.Join(f.dir, "channels/alpha.yaml"), filepath.Join(f.dir, "channels/alpha.yml")); err != nil {
+		t.Fatal(err)
+	}
+	plan := f.plan(site) // PlanSite: no error
+	rep := syncOnce(t, r, plan)
+	t.Logf("alpha: %+v", result(t, rep, "alpha"))
+	if !exists(t, c.Client, &corev1.ConfigMap{}, "default", "pm-yml-a") {
+		t.Errorf("a load error (channels/alpha.yml) pruned every object of alpha")
+	}
+}
+
+// 6. keep server: the live value is accepted "until Git's value changes";
+// a new live value by the same manager opens a new manual conflict instead.
+func TestRegressionKeepServerLastsUntilGitChanges(t *testing.T) {
+	c := sharedCluster(t)
+	const site, ns = "pm-keep", "pm-keep"
+	f := conflictFixture(t, site, ns, "manual", "")
+	r := newConflictReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+	cm := configMap(ns)
+	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
+	syncOnce(t, r, f.plan(site))
+	first := openConflicts(t, r)
+	if _, err := r.conflicts.Resolve(context.Background(), first[0].Name, "server", "tester"); err != nil {
+		t.Fatal(err)
+	}
+	syncOnce(t, r, f.plan(site))
+	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "trace" })
+	rep := syncOnce(t, r, f.plan(site))
+	got := result(t, rep, "web")
+	if open := openConflicts(t, r); len(open) != 0 || got.Held != 0 {
+		t.Errorf("Git's value unchanged since --keep server, yet held=%d, open conflicts=%d", got.Held, len(open))
+	}
+}
+
+// 7. forceRecreate: an update the API server rejects as Invalid (not an
+// immutable-field change) deletes the live object, then the recreate fails.
+func TestRegressionForceRecreateKeepsObjectOnInvalidUpdate(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-force"
+	f := newFleetFixture(t, site)
+	f.cmProduct("alpha", "1.0.0", nil, "pm-force-a")
+	f.write("products/alpha/product.yaml", fixtureProduct("alpha", "default")+"  forceRecreate: true\n")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+	f.write("products/alpha/releases/1.0.0/pm-force-a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pm-force-a}\ndata: {\"bad key!\": v}\n")
+	rep, _ := r.Sync(context.Background(), f.plan(site))
+	t.Logf("alpha: %+v", result(t, rep, "alpha"))
+	if !exists(t, c.Client, &corev1.ConfigMap{}, "default", "pm-force-a") {
+		t.Errorf("an invalid update deleted the live object (forceRecreate)")
+	}
+}
