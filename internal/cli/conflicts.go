@@ -29,7 +29,7 @@ const conflictsResource = "conflicts.syncd.dev"
 const maxTableValue = 32
 
 func newConflictsCommand(s *streams) *cobra.Command {
-	c := &cobra.Command{
+	c := group(&cobra.Command{
 		Use:   "conflicts",
 		Short: "List, show and resolve Git-versus-live conflicts",
 		Long: `Conflicts are fields that Git sets and another field manager owns with a
@@ -37,7 +37,7 @@ different value, held under the manual strategy (SPEC §3). They live in the
 cluster as conflicts.syncd.dev objects in syncd's namespace, so these commands
 need only a kubeconfig, whether or not syncd runs; RBAC on conflicts.syncd.dev
 decides who may see and resolve them.`,
-	}
+	})
 	c.AddCommand(newConflictsListCommand(s), newConflictsShowCommand(s), newConflictsResolveCommand(s))
 	return c
 }

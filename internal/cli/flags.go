@@ -74,11 +74,26 @@ func defaultCacheDir() string {
 	return os.TempDir() + "/syncd-cache"
 }
 
+// exclusiveWith names the flag that excludes name: when the command line
+// gives one, the environment does not set the other.
+func exclusiveWith(name string) string {
+	switch name {
+	case "repo":
+		return "repo-dir"
+	case "repo-dir":
+		return "repo"
+	}
+	return ""
+}
+
 // bindEnv sets every flag not given on the command line from SYNCD_<NAME>.
 func bindEnv(cmd *cobra.Command) error {
 	var errs []string
 	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
 		if fl.Changed {
+			return
+		}
+		if other := cmd.Flags().Lookup(exclusiveWith(fl.Name)); other != nil && other.Changed {
 			return
 		}
 		name := "SYNCD_" + strings.ToUpper(strings.ReplaceAll(fl.Name, "-", "_"))

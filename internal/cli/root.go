@@ -97,6 +97,19 @@ func newVersionCommand(s *streams) *cobra.Command {
 	}
 }
 
+// group makes a command that only holds subcommands fail on an unknown one,
+// instead of printing help and exiting 0.
+func group(c *cobra.Command) *cobra.Command {
+	c.Args = cobra.ArbitraryArgs
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return withCode(ExitError, fmt.Errorf("unknown command %q for %q; see `%s --help`", args[0], cmd.CommandPath(), cmd.CommandPath()))
+		}
+		return cmd.Help()
+	}
+	return c
+}
+
 // notImplemented is the body of commands that later work fills in.
 func notImplemented(name string) func(*cobra.Command, []string) error {
 	return func(*cobra.Command, []string) error {

@@ -6,11 +6,14 @@ import "github.com/spf13/cobra"
 // a file of its own.
 
 func newPromoteCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "promote", Short: "Evaluate pipelines, commit and push channel bumps", RunE: notImplemented("promote")}
+	c := &cobra.Command{Use: "promote [--once] [--dry-run]", Short: "Evaluate pipelines, commit and push channel bumps", Args: cobra.NoArgs, RunE: notImplemented("promote")}
+	c.Flags().Bool("once", false, "evaluate the pipelines once and exit")
+	c.Flags().Bool("dry-run", false, "print the bumps without committing them")
+	return c
 }
 
 func newFleetCommand(*streams) *cobra.Command {
-	c := &cobra.Command{Use: "fleet", Short: "Fleet-wide views"}
+	c := group(&cobra.Command{Use: "fleet", Short: "Fleet-wide views"})
 	c.AddCommand(&cobra.Command{Use: "status", Short: "Products x sites table from the status branches", RunE: notImplemented("fleet status")})
 	return c
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newSyncCommand(s *streams) *cobra.Command {
@@ -52,6 +54,9 @@ product failed.`,
 			rep, err := r.Sync(cmd.Context(), plan)
 			if err != nil {
 				return err
+			}
+			if err := recordStatus(cmd.Context(), c, f.namespace, f.site, rep); err != nil {
+				fmt.Fprintf(s.err, "warning: recording the site status: %v\n", err)
 			}
 			if err := printSummary(s, rep); err != nil {
 				return err
@@ -115,4 +120,20 @@ func firstLine(s string) string {
 		}
 	}
 	return s
+}
+
+// recordStatus keeps the site status in the cluster after a one-off sync, as
+// the daemon does, so `syncd status` shows it.
+func recordStatus(ctx context.Context, c client.Client, namespace, site string, rep *reconcile.Report) error {
+	store := status.NewStore(c, namespace, site)
+	prev, err := store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	list, err := conflict.NewStore(c, namespace).List(ctx, site)
+	if err != nil {
+		return err
+	}
+	_, err = store.Save(ctx, status.Update(prev, rep, status.OpenConflicts(list), time.Now()))
+	return err
 }

@@ -108,6 +108,11 @@ func TestSyncOnce(t *testing.T) {
 		if a, b := strings.Index(res.stdout, "\nalpha "), strings.Index(res.stdout, "\nbeta "); a < 0 || b < a {
 			t.Errorf("rows not in dependency order:\n%s", res.stdout)
 		}
+		// The one-off sync records the site status, as the daemon does.
+		st := runSyncd(t, "status", "--site", site, "--kubeconfig", c.Kubeconfig)
+		if st.code != ExitOK || !strings.Contains(st.stdout, "alpha") || !strings.Contains(st.stdout, "HEALTHY") {
+			t.Errorf("syncd status after sync --once: %v", st)
+		}
 		if got := liveLevel(t, "st-alpha", "alpha-config"); got != "info" {
 			t.Errorf("alpha-config level = %q, want info", got)
 		}

@@ -74,6 +74,9 @@ type Daemon struct {
 	state atomic.Pointer[readiness]
 	// standby is set while another replica holds the leader Lease.
 	standby atomic.Bool
+	// failing is set while the last full reconcile had failures, so the next
+	// poll retries it even without a new commit; guarded by mu.
+	failing bool
 	// status is the site status last recorded; guarded by mu.
 	status *status.SiteStatus
 }
@@ -133,7 +136,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	events := make(chan object.ObjMetadata, 1024)
 	d.watch.run(ctx, events)
-	go d.objectWorker(ctx, events)
+	var workers sync.WaitGroup
+	workers.Go(func() { d.objectWorker(ctx, events) })
+	// Return only once the object worker has stopped too.
+	defer workers.Wait()
 
 	lastFull := time.Time{}
 	backoff := newBackoff(time.Second, 5*time.Minute)
@@ -186,10 +192,12 @@ func (d *Daemon) poll(ctx context.Context, due bool) error {
 		d.recordStatus(ctx, nil, err)
 		return err
 	}
-	if !changed && !due && sha == d.rev {
+	if !changed && !due && !d.failing && sha == d.rev {
 		return nil
 	}
-	return d.syncLocked(ctx, sha)
+	err = d.syncLocked(ctx, sha)
+	d.failing = err != nil
+	return err
 }
 
 // syncLocked runs a full reconcile of sha; d.mu is held.
@@ -210,11 +218,14 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	d.recordStatus(ctx, rep, err)
 	if rep != nil {
 		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))
+		// The sync got as far as applying and pruning: watch events must be
+		// answered from this plan, never from the one before (which could
+		// recreate objects just pruned).
+		d.plan, d.rev = plan, sha
 	}
 	if err != nil {
 		return err
 	}
-	d.plan, d.rev = plan, sha
 	d.watch.ensure(ctx, plan)
 	if d.cfg.ConflictRetention > 0 {
 		n, err := conflict.NewStore(d.client, d.cfg.Namespace).Prune(ctx, d.cfg.ConflictRetention)

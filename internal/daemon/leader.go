@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -38,8 +39,12 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 	}
 	leadCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var runErr error
-	started, finished := make(chan struct{}), make(chan struct{})
+	var (
+		runErr            error
+		mu                sync.Mutex // orders a late OnStartedLeading against the end of Run
+		over, began       bool
+		started, finished = make(chan struct{}), make(chan struct{})
+	)
 	elector, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
 		Lock:            lock,
 		LeaseDuration:   cfg.LeaseDuration,
@@ -49,7 +54,14 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 		Name:            cfg.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(c context.Context) {
+				mu.Lock()
+				if over {
+					mu.Unlock()
+					return
+				}
+				began = true
 				close(started)
+				mu.Unlock()
 				log.Info("leading: this replica reconciles", "identity", cfg.Identity)
 				runErr = run(c)
 				close(finished)
@@ -67,12 +79,19 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 		return fmt.Errorf("leader election: %w", err)
 	}
 	elector.Run(leadCtx)
-	select {
-	case <-started:
-		<-finished
-	default:
-		return nil // ctx ended while standing by
+	cancel()
+	mu.Lock()
+	over = true
+	wasLeading := began
+	mu.Unlock()
+	if !wasLeading {
+		if ctx.Err() != nil {
+			return nil // ctx ended while standing by
+		}
+		return ErrLostLeadership
 	}
+	<-started
+	<-finished
 	if runErr != nil || ctx.Err() != nil {
 		return runErr
 	}

@@ -124,9 +124,9 @@ func recalledReason(rel *Release) string {
 
 func notDeployedReason(product, channel string, hasFile bool) string {
 	if !hasFile {
-		return fmt.Sprintf("not deployed: no channels/%s.yaml", product)
+		return fmt.Sprintf("no channels/%s.yaml", product)
 	}
-	return fmt.Sprintf("not deployed: channels/%s.yaml has no entry for channel %s", product, channel)
+	return fmt.Sprintf("channels/%s.yaml has no entry for channel %s", product, channel)
 }
 
 // siteAndProduct looks up a site and a product, explaining why when either

@@ -93,7 +93,7 @@ func TestResolveNotDeployed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Resolve: %v", err)
 	}
-	want := "not deployed: channels/auth.yaml has no entry for channel staging"
+	want := "channels/auth.yaml has no entry for channel staging"
 	if !res.NotDeployed || res.Release != nil || res.Version != nil || res.Reason != want {
 		t.Errorf("Resolve = %+v, want NotDeployed with reason %q", res, want)
 	}
@@ -101,7 +101,7 @@ func TestResolveNotDeployed(t *testing.T) {
 	delete(files, "channels/auth.yaml")
 	repo = mustLoad(t, mapFS(files, nil))
 	res, err = repo.Resolve("on-prod", "auth")
-	if err != nil || !res.NotDeployed || res.Reason != "not deployed: no channels/auth.yaml" {
+	if err != nil || !res.NotDeployed || res.Reason != "no channels/auth.yaml" {
 		t.Errorf("Resolve without a channels file = %+v, %v; want NotDeployed", res, err)
 	}
 }

@@ -152,7 +152,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 // product that syncd has not acted on yet.
 func pendingResolution(product string, known map[string]*conflict.Conflict) bool {
 	for _, c := range known {
-		if c.Spec.Product == product && c.Spec.Resolution != nil && c.Status.State != conflict.Resolved {
+		if c.Spec.Product == product && c.Spec.Resolution != nil && c.Status.State == conflict.Open {
 			return true
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -184,5 +185,32 @@ func TestRegressionForceRecreateKeepsObjectOnInvalidUpdate(t *testing.T) {
 	t.Logf("alpha: %+v", result(t, rep, "alpha"))
 	if !exists(t, c.Client, &corev1.ConfigMap{}, "default", "pm-force-a") {
 		t.Errorf("an invalid update deleted the live object (forceRecreate)")
+	}
+}
+
+// A product whose targets expression fails for the site is blocked; the
+// other products still sync and nothing of it is pruned.
+func TestRegressionFailingTargetsBlocksOnlyItsProduct(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "rg-targets"
+	f := newFleetFixture(t, site)
+	f.addProduct("web", "rg-web", "1.0.0", "registry.example.com/web:1.0.0")
+	f.addProduct("api", "rg-api", "1.0.0", "registry.example.com/api:1.0.0")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	f.write("products/web/product.yaml", strings.Replace(fixtureProduct("web", "rg-web"),
+		"site.labels.class == 'prod'", "site.labels.region.startsWith('us-')", 1))
+	f.addRelease("api", "rg-api", "1.1.0", "registry.example.com/api:1.1.0")
+	f.write("channels/api.yaml", fixtureChannels("api", "1.1.0"))
+	rep := syncOnce(t, r, f.plan(site))
+	if web := result(t, rep, "web"); web.Err == nil || !strings.Contains(web.Err.Error(), "spec.targets") || web.Pruned != 0 {
+		t.Fatalf("web with a failing targets expression: %+v, want an error naming spec.targets and nothing pruned", web)
+	}
+	if api := result(t, rep, "api"); api.Err != nil || api.Version != "1.1.0" {
+		t.Fatalf("api next to it: %+v, want applied at 1.1.0", api)
+	}
+	if !exists(t, c.Client, &corev1.ConfigMap{}, "rg-web", "web-config") {
+		t.Fatal("web's objects were pruned")
 	}
 }
