@@ -15,7 +15,9 @@ K8S_LDFLAGS  := -s -w -X k8s.io/component-base/version.gitVersion=v$(K8S_VERSION
                 -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(K8S_VERSION))) \
                 -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(K8S_VERSION))) \
                 -X k8s.io/component-base/version.gitTreeState=clean
-GO_TEST_FLAGS ?= -count=1 -timeout 40m
+# One package at a time: each integration package starts its own control plane,
+# and two of them at once on 2 cores make timing-sensitive tests flaky.
+GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
