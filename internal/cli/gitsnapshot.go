@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 
 	"github.com/hashicorp/go-hclog"
@@ -46,20 +45,6 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 		return nil, err
 	}
 	return &snapshot{fsys: snap, revision: rev.SHA}, nil
-}
-
-// gitDaemonSource adapts a gitsource.Source to the daemon.
-type gitDaemonSource struct{ src *gitsource.Source }
-
-// Fetch implements daemon.Source.
-func (g gitDaemonSource) Fetch(ctx context.Context) (string, bool, error) {
-	rev, changed, err := g.src.Fetch(ctx)
-	return rev.SHA, changed, err
-}
-
-// Open implements daemon.Source.
-func (g gitDaemonSource) Open(ctx context.Context, sha string) (fs.FS, error) {
-	return g.src.Snapshot(ctx, sha)
 }
 
 func shortSHA(sha string) string {

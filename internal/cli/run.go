@@ -72,7 +72,7 @@ step; a stopped apply is safe to resume.`,
 			if publishStatus {
 				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
 			}
-			d := daemon.New(c, dyn, c.RESTMapper(), gitDaemonSource{src}, dcfg)
+			d := daemon.New(c, dyn, c.RESTMapper(), daemon.GitSource{Source: src}, dcfg)
 			ctx := cmd.Context()
 			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log)
 			if err != nil {

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"io/fs"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,18 +16,6 @@ import (
 	"github.com/syncd-dev/syncd/internal/status"
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
-
-// gitSource adapts a real gitsource.Source to the daemon, as `syncd run` does.
-type gitSource struct{ src *gitsource.Source }
-
-func (g gitSource) Fetch(ctx context.Context) (string, bool, error) {
-	rev, changed, err := g.src.Fetch(ctx)
-	return rev.SHA, changed, err
-}
-
-func (g gitSource) Open(ctx context.Context, sha string) (fs.FS, error) {
-	return g.src.Snapshot(ctx, sha)
-}
 
 func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	c := testenv.NewCluster(t, testenv.ClusterOptions{})
@@ -47,7 +34,7 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(cl, dyn, cl.RESTMapper(), gitSource{gs}, Config{Site: site, Namespace: "syncd-system", Interval: 200 * time.Millisecond,
+	d := New(cl, dyn, cl.RESTMapper(), GitSource{Source: gs}, Config{Site: site, Namespace: "syncd-system", Interval: 200 * time.Millisecond,
 		Publisher: status.NewPublisher(gs, site, hclog.NewNullLogger()),
 		Log:       hclog.New(&hclog.LoggerOptions{Output: testLog{t}})})
 	h := httptest.NewServer(d.Handler(""))

@@ -81,10 +81,10 @@ func sharedWithOthers(o *unstructured.Unstructured) bool {
 func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *ProductPlan, items []conflictItem, known map[string]*conflict.Conflict, inScope func(*conflict.Conflict) bool) (held int, err error) {
 	seen := map[string]bool{}
 	for _, it := range items {
-		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", describeObj(it.obj), it.Pointer, it.Manager, it.GitValue, it.LiveValue)
+		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", diff.Describe(it.obj), it.Pointer, it.Manager, it.GitValue, it.LiveValue)
 		switch it.Action {
 		case conflict.Forced:
-			log.Info("conflict: took the field back", "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager, "git", it.GitValue, "live", it.LiveValue, "strategy", it.Strategy)
+			log.Info("conflict: took the field back", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager, "git", it.GitValue, "live", it.LiveValue, "strategy", it.Strategy)
 			r.event(ctx, it.obj, corev1.EventTypeNormal, "ConflictGitWins", "syncd applied Git's value over "+desc)
 			if it.ID != "" {
 				seen[it.ID] = true
@@ -93,7 +93,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 				}
 			}
 		case conflict.Yielded:
-			log.Info("conflict: kept the live value", "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager, "strategy", it.Strategy)
+			log.Info("conflict: kept the live value", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager, "strategy", it.Strategy)
 			if it.ID != "" {
 				seen[it.ID] = true
 				if prev := known[it.ID]; prev != nil && prev.Status.State != conflict.Resolved {
@@ -126,7 +126,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 				}
 			}
 			if prev == nil || prev.Status.State != conflict.Open {
-				log.Warn("conflict held for an admin", "id", it.ID, "object", describeObj(it.obj), "field", it.Pointer, "manager", it.Manager)
+				log.Warn("conflict held for an admin", "id", it.ID, "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager)
 				r.event(ctx, it.obj, corev1.EventTypeWarning, "ConflictManual", fmt.Sprintf("conflict %s: %s; resolve with `syncd conflicts resolve %s --keep git|server`", it.ID, desc, it.ID))
 			}
 			if _, err := r.conflicts.Record(ctx, c); err != nil {
@@ -177,15 +177,8 @@ func (r *Reconciler) event(ctx context.Context, obj *unstructured.Unstructured, 
 		ReportingController: "syncd.dev/syncd", ReportingInstance: r.cfg.Site,
 	}
 	if err := r.client.Create(ctx, ev); err != nil {
-		r.cfg.Log.Warn("recording event failed", "reason", reason, "object", describeObj(obj), "error", err)
+		r.cfg.Log.Warn("recording event failed", "reason", reason, "object", diff.Describe(obj), "error", err)
 	}
-}
-
-func describeObj(o *unstructured.Unstructured) string {
-	if o.GetNamespace() == "" {
-		return o.GetKind() + "/" + o.GetName()
-	}
-	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
 // conflictChanges lists the fields syncd leaves at their live value as
@@ -194,7 +187,7 @@ func describeObj(o *unstructured.Unstructured) string {
 func conflictChanges(product string, items []conflictItem) []diff.Change {
 	var out []diff.Change
 	for _, it := range items {
-		c := diff.Change{Product: product, Object: describeObj(it.obj) + " " + it.Pointer}
+		c := diff.Change{Product: product, Object: diff.Describe(it.obj) + " " + it.Pointer}
 		detail := fmt.Sprintf("live %s (manager %s), git %s", it.LiveValue, it.Manager, it.GitValue)
 		switch it.Action {
 		case conflict.Yielded:

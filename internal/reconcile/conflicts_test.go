@@ -52,7 +52,7 @@ func configMap(ns string) *corev1.ConfigMap {
 func TestConflictGitWinsTakesTheFieldBack(t *testing.T) {
 	c := sharedCluster(t)
 	f := conflictFixture(t, "cf-gitwins", "cf-gitwins", "git_wins", "")
-	r := newConflictReconciler(t, c, "cf-gitwins")
+	r := newTestReconciler(t, c, "cf-gitwins")
 	syncOnce(t, r, f.plan("cf-gitwins"))
 
 	cm := configMap("cf-gitwins")
@@ -74,7 +74,7 @@ func TestConflictServerWinsForHPAReplicasWhileImageFollowsGit(t *testing.T) {
 	c := sharedCluster(t)
 	f := conflictFixture(t, "cf-hpa", "cf-hpa", "git_wins",
 		"  conflictRules:\n  - {kind: Deployment, path: /spec/replicas, manager: hpa-controller, strategy: server_wins}\n")
-	r := newConflictReconciler(t, c, "cf-hpa")
+	r := newTestReconciler(t, c, "cf-hpa")
 	syncOnce(t, r, f.plan("cf-hpa"))
 
 	dep := &appsv1.Deployment{ObjectMeta: objectMeta("cf-hpa", "web")}
@@ -118,7 +118,7 @@ func TestConflictManualResolveKeepGit(t *testing.T) {
 	c := sharedCluster(t)
 	const site, ns = "cf-manual", "cf-manual"
 	f := conflictFixture(t, site, ns, "manual", "")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
 
 	cm := configMap(ns)
@@ -164,21 +164,29 @@ func TestConflictManualResolveKeepGit(t *testing.T) {
 	}
 }
 
-func TestConflictManualKeepServerUntilGitChanges(t *testing.T) {
-	c := sharedCluster(t)
-	const site, ns = "cf-keepserver", "cf-keepserver"
+// manualConflictOnLevel syncs product web at site under the manual strategy,
+// edits web-config's level as kubectl-edit and syncs again: one conflict is
+// open, returned with what the test needs to go on.
+func manualConflictOnLevel(t *testing.T, c *testenv.Cluster, site, ns string) (*fleetFixture, *Reconciler, *corev1.ConfigMap, conflict.Conflict) {
+	t.Helper()
 	f := conflictFixture(t, site, ns, "manual", "")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
-
 	cm := configMap(ns)
 	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
 	syncOnce(t, r, f.plan(site))
-	first := openConflicts(t, r)
-	if len(first) != 1 {
-		t.Fatalf("open conflicts = %d, want 1", len(first))
+	open := openConflicts(t, r)
+	if len(open) != 1 {
+		t.Fatalf("open conflicts = %d, want 1", len(open))
 	}
-	if _, err := r.conflicts.Resolve(context.Background(), first[0].Name, "server", "tester"); err != nil {
+	return f, r, cm, open[0]
+}
+
+func TestConflictManualKeepServerUntilGitChanges(t *testing.T) {
+	c := sharedCluster(t)
+	const site, ns = "cf-keepserver", "cf-keepserver"
+	f, r, cm, first := manualConflictOnLevel(t, c, site, ns)
+	if _, err := r.conflicts.Resolve(context.Background(), first.Name, "server", "tester"); err != nil {
 		t.Fatal(err)
 	}
 	rep := syncOnce(t, r, f.plan(site))
@@ -194,10 +202,10 @@ func TestConflictManualKeepServerUntilGitChanges(t *testing.T) {
 	f.write("products/web/releases/1.0.0/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {level: warn}\n")
 	syncOnce(t, r, f.plan(site))
 	now := openConflicts(t, r)
-	if len(now) != 1 || now[0].Name == first[0].Name || now[0].Status.GitValue != `"warn"` {
+	if len(now) != 1 || now[0].Name == first.Name || now[0].Status.GitValue != `"warn"` {
 		t.Fatalf("after Git changed: open = %+v, want one new conflict for git \"warn\"", now)
 	}
-	old, err := r.conflicts.Get(context.Background(), first[0].Name)
+	old, err := r.conflicts.Get(context.Background(), first.Name)
 	if err != nil || old.Status.State != conflict.Superseded || old.Spec.Resolution == nil {
 		t.Fatalf("the accepted conflict after Git moved on: %+v %v, want superseded and kept for audit", old, err)
 	}
@@ -206,19 +214,10 @@ func TestConflictManualKeepServerUntilGitChanges(t *testing.T) {
 func TestConflictSupersededWhenGitMatchesLive(t *testing.T) {
 	c := sharedCluster(t)
 	const site, ns = "cf-superseded", "cf-superseded"
-	f := conflictFixture(t, site, ns, "manual", "")
-	r := newConflictReconciler(t, c, site)
-	syncOnce(t, r, f.plan(site))
-	cm := configMap(ns)
-	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
-	syncOnce(t, r, f.plan(site))
-	open := openConflicts(t, r)
-	if len(open) != 1 {
-		t.Fatalf("open = %d, want 1", len(open))
-	}
+	f, r, _, open := manualConflictOnLevel(t, c, site, ns)
 	f.write("products/web/releases/1.0.0/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {level: debug}\n")
 	syncOnce(t, r, f.plan(site))
-	got, err := r.conflicts.Get(context.Background(), open[0].Name)
+	got, err := r.conflicts.Get(context.Background(), open.Name)
 	if err != nil || got.Status.State != conflict.Superseded {
 		t.Fatalf("conflict after Git matched live: %+v %v, want superseded", got, err)
 	}
@@ -229,7 +228,7 @@ func TestConflictTwoFieldsDifferentRules(t *testing.T) {
 	const site, ns = "cf-twofields", "cf-twofields"
 	f := conflictFixture(t, site, ns, "git_wins",
 		"  conflictRules:\n  - {kind: Deployment, path: /spec/replicas, strategy: server_wins}\n  - {kind: Deployment, path: /spec/template/spec/containers, strategy: manual}\n")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
 	dep := &appsv1.Deployment{ObjectMeta: objectMeta(ns, "web")}
 	editAs(t, c.Client, dep, "kubectl-edit", func() {
@@ -259,7 +258,7 @@ func TestConflictSecretValuesAreHashed(t *testing.T) {
 	f := conflictFixture(t, site, ns, "manual", "")
 	f.write("products/web/releases/1.0.0/secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: web-secret}\ndata: {password: ZnJvbS1naXQtczNjcmV0}\n")
 	f.write("products/web/releases/1.0.0/kustomization.yaml", "resources: [ns.yaml, cm.yaml, deploy.yaml, secret.yaml]\n")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
 	sec := &corev1.Secret{ObjectMeta: objectMeta(ns, "web-secret")}
 	editAs(t, c.Client, sec, "kubectl-edit", func() { sec.Data["password"] = []byte("live-s3cret") })
@@ -323,7 +322,7 @@ func TestConflictEditWithRealKubectl(t *testing.T) {
 	c := sharedCluster(t)
 	const site, ns = "cf-kubectl", "cf-kubectl"
 	f := conflictFixture(t, site, ns, "git_wins", "")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
 
 	dir, err := testenv.BinDir()

@@ -149,11 +149,6 @@ func newTestReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconcile
 	return New(cl, cl.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}})
 }
 
-// newConflictReconciler is newTestReconciler for conflict tests.
-func newConflictReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconciler {
-	return newTestReconciler(t, c, site)
-}
-
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/apply"
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/diff"
 )
 
 // ObjectResult is the outcome of reconciling one object.
@@ -46,7 +47,7 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 	case err == nil:
 		live[id] = cur
 	case !apierrors.IsNotFound(err):
-		return res, fmt.Errorf("reading %s: %w", describeObj(desired), err)
+		return res, fmt.Errorf("reading %s: %w", diff.Describe(desired), err)
 	}
 	one := *pp
 	one.Objects = []*unstructured.Unstructured{desired}
@@ -75,7 +76,7 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 		o := c.Spec.Object
 		return o.Kind == desired.GetKind() && o.Namespace == desired.GetNamespace() && o.Name == desired.GetName()
 	}
-	log := r.cfg.Log.With("site", plan.Site, "product", pp.Name, "object", describeObj(desired))
+	log := r.cfg.Log.With("site", plan.Site, "product", pp.Name, "object", diff.Describe(desired))
 	res.Held, err = r.recordConflicts(ctx, log, pp, items, known, sameObject)
 	if err != nil {
 		return res, err

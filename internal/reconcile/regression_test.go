@@ -109,7 +109,7 @@ func TestRegressionStrategyChangeIsActedOn(t *testing.T) {
 	c := sharedCluster(t)
 	const site, ns = "pm-strat", "pm-strat"
 	f := conflictFixture(t, site, ns, "manual", "")
-	r := newConflictReconciler(t, c, site)
+	r := newTestReconciler(t, c, site)
 	syncOnce(t, r, f.plan(site))
 	cm := configMap(ns)
 	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
@@ -151,14 +151,8 @@ func TestRegressionMisnamedChannelsFileBlocksNotPrunes(t *testing.T) {
 func TestRegressionKeepServerLastsUntilGitChanges(t *testing.T) {
 	c := sharedCluster(t)
 	const site, ns = "pm-keep", "pm-keep"
-	f := conflictFixture(t, site, ns, "manual", "")
-	r := newConflictReconciler(t, c, site)
-	syncOnce(t, r, f.plan(site))
-	cm := configMap(ns)
-	editAs(t, c.Client, cm, "kubectl-edit", func() { cm.Data["level"] = "debug" })
-	syncOnce(t, r, f.plan(site))
-	first := openConflicts(t, r)
-	if _, err := r.conflicts.Resolve(context.Background(), first[0].Name, "server", "tester"); err != nil {
+	f, r, cm, first := manualConflictOnLevel(t, c, site, ns)
+	if _, err := r.conflicts.Resolve(context.Background(), first.Name, "server", "tester"); err != nil {
 		t.Fatal(err)
 	}
 	syncOnce(t, r, f.plan(site))

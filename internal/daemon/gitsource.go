@@ -1,0 +1,25 @@
+package daemon
+
+import (
+	"context"
+	"io/fs"
+
+	"github.com/syncd-dev/syncd/internal/gitsource"
+)
+
+// GitSource is the fleet repo over Git as the daemon reads it.
+type GitSource struct {
+	// Source fetches the tracked branch and reads its commits.
+	Source *gitsource.Source
+}
+
+// Fetch implements Source.
+func (g GitSource) Fetch(ctx context.Context) (string, bool, error) {
+	rev, changed, err := g.Source.Fetch(ctx)
+	return rev.SHA, changed, err
+}
+
+// Open implements Source.
+func (g GitSource) Open(ctx context.Context, sha string) (fs.FS, error) {
+	return g.Source.Snapshot(ctx, sha)
+}
