@@ -59,3 +59,36 @@ func (d *document) checkWindow(p fieldPath, w Window) {
 		d.errorf(p.child("duration"), "required: must be a positive duration such as 4h")
 	}
 }
+
+// NextOpen is the earliest time at or after at when the window is open: at
+// itself when it is open then, otherwise the schedule's next activation.
+func (w Window) NextOpen(at time.Time) (time.Time, error) {
+	open, err := w.Open(at)
+	if err != nil || open {
+		return at, err
+	}
+	sched, err := parseSchedule(w.Schedule)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return sched.Next(at), nil
+}
+
+// NextOpen is the earliest time at or after at when any of windows is open;
+// with no windows, at itself (no window means any time).
+func NextOpen(windows []Window, at time.Time) (time.Time, error) {
+	if len(windows) == 0 {
+		return at, nil
+	}
+	var next time.Time
+	for _, w := range windows {
+		t, err := w.NextOpen(at)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	return next, nil
+}

@@ -40,3 +40,32 @@ func TestWindowOpen(t *testing.T) {
 		t.Error("Open with an invalid schedule succeeded")
 	}
 }
+
+func TestWindowNextOpenAcrossDST(t *testing.T) {
+	// 02:30 New York time does not exist on 2025-03-09 (clocks jump from 02:00
+	// to 03:00): robfig/cron skips that day. Before the change the window
+	// opens at 07:30Z (EST), after it at 06:30Z (EDT).
+	ny := Window{Schedule: "CRON_TZ=America/New_York 30 2 * * *", Duration: Duration{time.Hour}}
+	weekdays := Window{Schedule: "0 6 * * 1-5", Duration: Duration{16 * time.Hour}}
+	tests := []struct {
+		name    string
+		windows []Window
+		at      string
+		want    string
+	}{
+		{"no windows: now", nil, "2025-03-08T12:00:00Z", "2025-03-08T12:00:00Z"},
+		{"open: now", []Window{weekdays}, "2025-03-03T07:00:00Z", "2025-03-03T07:00:00Z"},
+		{"saturday: monday", []Window{weekdays}, "2025-03-08T12:00:00Z", "2025-03-10T06:00:00Z"},
+		{"before DST (EST)", []Window{ny}, "2025-03-07T12:00:00Z", "2025-03-08T07:30:00Z"},
+		{"skipped on the day of the change", []Window{ny}, "2025-03-08T12:00:00Z", "2025-03-10T06:30:00Z"},
+		{"after DST (EDT)", []Window{ny}, "2025-03-09T12:00:00Z", "2025-03-10T06:30:00Z"},
+		{"earliest of two", []Window{weekdays, ny}, "2025-03-07T23:00:00Z", "2025-03-08T07:30:00Z"},
+	}
+	for _, tt := range tests {
+		at, _ := time.Parse(time.RFC3339, tt.at)
+		got, err := NextOpen(tt.windows, at)
+		if err != nil || got.UTC().Format(time.RFC3339) != tt.want {
+			t.Errorf("%s: NextOpen(%s) = %v, %v; want %s", tt.name, tt.at, got.UTC(), err, tt.want)
+		}
+	}
+}
