@@ -24,6 +24,7 @@ func decodeFleet(file string, data []byte, r *refs) (*Fleet, *document) {
 	order := d.checkChannels(spec.child("channels"), f.Spec.Channels)
 	d.checkStrategy(spec.child("conflictStrategy"), f.Spec.ConflictStrategy)
 	d.checkRollout(spec.child("rollout"), f.Spec.Rollout)
+	d.checkFreeze(spec.child("freeze"), f.Spec.Freeze)
 	d.checkCriteria(spec.child("criteria"), f.Spec.Criteria)
 	d.checkPipelines(spec.child("pipelines"), f.Spec.Pipelines, &refs{
 		channels: order, channelOrder: f.Spec.Channels, products: r.products, sites: r.sites,

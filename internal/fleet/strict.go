@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"time"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -19,6 +20,7 @@ const (
 	tagFloat = "!!float"
 	tagBool  = "!!bool"
 	tagNull  = "!!null"
+	tagTime  = "!!timestamp"
 )
 
 // decode strictly decodes the document into out, a pointer to one of the
@@ -80,6 +82,8 @@ func (d *document) walk(n *yaml.Node, t reflect.Type, p fieldPath) {
 	switch {
 	case t == reflect.TypeFor[Duration]():
 		d.walkDuration(n, p)
+	case t == reflect.TypeFor[time.Time]():
+		d.walkTimestamp(n, p)
 	case t.Kind() == reflect.Struct:
 		d.walkStruct(n, t, p)
 	case t.Kind() == reflect.Map:
@@ -196,6 +200,21 @@ func (d *document) walkDuration(n *yaml.Node, p fieldPath) {
 		return
 	}
 	if _, err := parseDuration(n.Value); err != nil {
+		d.errorf(p, "%v", err)
+	}
+}
+
+// walkTimestamp accepts an RFC 3339 time, quoted or not (YAML resolves an
+// unquoted one to a timestamp).
+func (d *document) walkTimestamp(n *yaml.Node, p fieldPath) {
+	if !d.expectKind(n, p, yaml.ScalarNode) {
+		return
+	}
+	if tag := n.ShortTag(); tag != tagStr && tag != tagTime {
+		d.errorf(p, "must be a time such as 2027-01-04T08:00:00Z, got %s", tagName(tag))
+		return
+	}
+	if _, err := parseTimestamp(n.Value); err != nil {
 		d.errorf(p, "%v", err)
 	}
 }

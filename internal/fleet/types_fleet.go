@@ -18,6 +18,8 @@ type FleetSpec struct {
 	ConflictStrategy ConflictStrategy `json:"conflictStrategy,omitempty"`
 	// Rollout limits how fast the sites of one channel pick up a new version.
 	Rollout Rollout `json:"rollout,omitzero"`
+	// Freeze, when set and in force, stops every change at every site.
+	Freeze *Freeze `json:"freeze,omitempty"`
 	// Criteria are the health thresholds that canary stages apply.
 	Criteria Criteria `json:"criteria,omitzero"`
 	// Pipelines say how versions of products move from channel to channel.
