@@ -31,10 +31,16 @@ type Report struct {
 	// APIVersion and Kind are ReportAPIVersion and ReportKind.
 	APIVersion string `json:"apiVersion" yaml:"apiVersion"`
 	Kind       string `json:"kind" yaml:"kind"`
+	// FormatVersion is the report format (ReportFormatVersion when written
+	// by this syncd; absent, and read as 1, in older reports).
+	FormatVersion int `json:"formatVersion,omitempty" yaml:"formatVersion,omitempty"`
 	// Site is the reporting site.
 	Site string `json:"site" yaml:"site"`
 	// Revision is the fleet repo commit the site last applied.
 	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	// RefreshedAt is the site's liveness time: refreshed at a bounded rate
+	// (DefaultRefresh) even when nothing else changes.
+	RefreshedAt time.Time `json:"refreshedAt,omitzero" yaml:"refreshedAt,omitempty"`
 	// Products are the site's products, sorted by name.
 	Products []ReportProduct `json:"products,omitempty" yaml:"products,omitempty"`
 }
@@ -48,9 +54,13 @@ type ReportProduct struct {
 	Health       health.State `json:"health" yaml:"health"`
 	Since        time.Time    `json:"since,omitzero" yaml:"since,omitempty"`
 	Transitions  []Transition `json:"transitions,omitempty" yaml:"transitions,omitempty"`
-	Drift        int          `json:"drift" yaml:"drift"`
-	Conflicts    int          `json:"conflicts" yaml:"conflicts"`
-	Note         string       `json:"note,omitempty" yaml:"note,omitempty"`
+	// Intervals are the product's health since VersionSince, oldest first;
+	// Earlier sums older time folded out of them (format version 2).
+	Intervals []Interval `json:"intervals,omitempty" yaml:"intervals,omitempty"`
+	Earlier   *Tally     `json:"earlier,omitempty" yaml:"earlier,omitempty"`
+	Drift     int        `json:"drift" yaml:"drift"`
+	Conflicts int        `json:"conflicts" yaml:"conflicts"`
+	Note      string     `json:"note,omitempty" yaml:"note,omitempty"`
 }
 
 // NewReport is the report of st.
@@ -95,6 +105,12 @@ func ParseReport(data []byte) (*Report, error) {
 	}
 	if r.Site == "" {
 		return nil, fmt.Errorf("decoding status report: no site")
+	}
+	if r.FormatVersion > ReportFormatVersion {
+		return nil, fmt.Errorf("decoding status report of site %s: format version %d is newer than this syncd reads (%d)", r.Site, r.FormatVersion, ReportFormatVersion)
+	}
+	if r.FormatVersion == 0 {
+		r.FormatVersion = 1
 	}
 	return r, nil
 }
