@@ -77,6 +77,7 @@ func NewRootCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 		newSyncCommand(s),
 		newDiffCommand(s),
 		newRenderCommand(s),
+		newValidateCommand(s),
 		newStatusCommand(s),
 		newConflictsCommand(s),
 		newPromoteCommand(s),

@@ -65,6 +65,31 @@ func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, er
 	if repo == nil || repo.Fleet == nil {
 		return nil, fmt.Errorf("loading fleet repo: %w", loadErr)
 	}
+	return PlanRepo(ctx, repo, &fsRenderer{fsys: fsys}, site, revision)
+}
+
+// Renderer renders product releases. Its error is for failures that concern
+// the whole snapshot (nothing may then be applied); a failing release fails
+// only its Result.
+type Renderer interface {
+	RenderAll(ctx context.Context, reqs []render.Request) ([]render.Result, error)
+}
+
+// fsRenderer renders from a snapshot, copied into memory on first use.
+type fsRenderer struct{ fsys fs.FS }
+
+func (r *fsRenderer) RenderAll(ctx context.Context, reqs []render.Request) ([]render.Result, error) {
+	rrepo, err := render.LoadRepo(r.fsys)
+	if err != nil {
+		// An escaping symlink anywhere makes the snapshot untrustworthy.
+		return nil, err
+	}
+	return rrepo.RenderAll(ctx, reqs), nil
+}
+
+// PlanRepo is PlanSite for a fleet repo already loaded (with a usable
+// fleet.yaml), rendering with r.
+func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision string) (*Plan, error) {
 	if err := repo.SiteErrors[site]; err != nil {
 		return nil, fmt.Errorf("site %s: %w", site, err)
 	}
@@ -101,7 +126,7 @@ func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, er
 		}
 		byName[name] = &ProductPlan{Name: name, Err: perr}
 	}
-	if err := renderProducts(ctx, fsys, repo, site, byName); err != nil {
+	if err := renderProducts(ctx, r, repo, site, byName); err != nil {
 		return nil, err
 	}
 	holdBack(byName)
@@ -125,7 +150,7 @@ func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, er
 }
 
 // renderProducts resolves each planned product's version and renders it.
-func renderProducts(ctx context.Context, fsys fs.FS, repo *fleet.Repo, site string, byName map[string]*ProductPlan) error {
+func renderProducts(ctx context.Context, r Renderer, repo *fleet.Repo, site string, byName map[string]*ProductPlan) error {
 	var reqs []render.Request
 	for name, pp := range byName {
 		if pp.Err != nil {
@@ -152,12 +177,11 @@ func renderProducts(ctx context.Context, fsys fs.FS, repo *fleet.Repo, site stri
 	if len(reqs) == 0 {
 		return nil
 	}
-	rrepo, err := render.LoadRepo(fsys)
+	results, err := r.RenderAll(ctx, reqs)
 	if err != nil {
-		// An escaping symlink anywhere makes the snapshot untrustworthy.
 		return err
 	}
-	for _, res := range rrepo.RenderAll(ctx, reqs) {
+	for _, res := range results {
 		pp := byName[res.Request.Product]
 		pp.Objects, pp.Err = res.Objects, res.Err
 	}

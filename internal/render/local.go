@@ -14,7 +14,8 @@ var kustomizationNames = [...]string{"kustomization.yaml", "kustomization.yml", 
 
 // checkLocal walks the kustomizations reachable from dir and fails on any
 // reference that is not a file or directory of the repo: remote bases and URLs
-// (which kustomize would fetch) and paths outside the repo. seen guards cycles.
+// (which kustomize would fetch) and paths outside the repo. seen guards cycles;
+// it ends up holding every directory and file the render reads.
 func (r *Repo) checkLocal(dir string, seen map[string]bool) error {
 	if seen[dir] {
 		return nil
@@ -45,6 +46,8 @@ func (r *Repo) checkLocal(dir string, seen map[string]bool) error {
 			if err := r.checkLocal(target, seen); err != nil {
 				return err
 			}
+		default:
+			seen[target] = true
 		}
 	}
 	return nil

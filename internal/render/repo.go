@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
@@ -21,6 +22,9 @@ const maxFileSize = 16 << 20
 // are rendered from.
 type Repo struct {
 	fs filesys.FileSystem
+
+	hashMu sync.Mutex
+	hashes map[string]string // content hash by absolute path, for Cache
 }
 
 // LoadRepo copies every file of fsys (a repo checkout: the .git directory is

@@ -1,0 +1,78 @@
+package fleetplan
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/render"
+)
+
+const exampleFleet = "../../examples/fleet-repo"
+
+func TestPlanExampleFleet(t *testing.T) {
+	cache := render.NewCache()
+	rev, err := Plan(context.Background(), os.DirFS(exampleFleet), "", cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rev.Problems) > 0 {
+		t.Fatalf("problems: %v", rev.Problems)
+	}
+	if got := len(rev.SiteNames()); got != 6 {
+		t.Fatalf("planned %d sites, want 6", got)
+	}
+	builds := cache.Builds()
+	if builds == 0 {
+		t.Fatal("nothing rendered")
+	}
+	// The same revision again renders nothing.
+	if _, err := Plan(context.Background(), os.DirFS(exampleFleet), "", cache); err != nil {
+		t.Fatal(err)
+	}
+	if got := cache.Builds(); got != builds {
+		t.Fatalf("second plan ran %d more builds, want 0", got-builds)
+	}
+}
+
+func TestSiteList(t *testing.T) {
+	for _, tc := range []struct {
+		sites []string
+		want  string
+	}{
+		{[]string{"a"}, "site a"},
+		{[]string{"a", "b"}, "sites a, b"},
+		{[]string{"a", "b", "c", "d", "e", "f", "g"}, "sites a, b, c, d, e and 2 more"},
+	} {
+		if got := siteList(tc.sites); got != tc.want {
+			t.Errorf("siteList(%v) = %q, want %q", tc.sites, got, tc.want)
+		}
+	}
+}
+
+func TestCollectorReportsOnceWithSites(t *testing.T) {
+	c := &collector{}
+	loadErr := fleetError("products/p/product.yaml", "broken")
+	c.add("", loadErr)
+	c.add("s1", loadErr) // the loader's problem, seen again at a site
+	renderErr := fleetError("products/p/releases/1.0.0", "kustomize build: boom")
+	c.add("s2", renderErr)
+	c.add("s1", renderErr)
+	c.add("s1", renderErr)
+	got := c.sorted()
+	want := []string{
+		"products/p/product.yaml: broken",
+		"products/p/releases/1.0.0: kustomize build: boom (sites s1, s2)",
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Error() != want[i] {
+			t.Errorf("problem %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func fleetError(file, msg string) *fleet.Error { return &fleet.Error{File: file, Msg: msg} }
