@@ -19,7 +19,7 @@ import (
 
 // maxNote is the widest a note gets in the status table; -o yaml prints it
 // whole.
-const maxNote = 60
+const maxNote = 80
 
 func newStatusCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}

@@ -55,7 +55,7 @@ func TestPrintStatus(t *testing.T) {
 		if got := strings.Fields(lines[3]); strings.Join(got, "|") != "db|14.2|HEALTHY|3h5m|4|0|0" {
 			t.Errorf("db row = %q", got)
 		}
-		wantShop := "shop|1.2.0|ERROR|15m|12|2|1|applying|Deployment/shop/web:|admission|webhook|denied|th..."
+		wantShop := "shop|1.2.0|ERROR|15m|12|2|1|applying|Deployment/shop/web:|admission|webhook|denied|the|request|because|th..."
 		if got := strings.Fields(lines[4]); strings.Join(got, "|") != wantShop {
 			t.Errorf("shop row = %q", got)
 		}

@@ -241,3 +241,38 @@ func TestSyncUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncAndStatusSayWhyVersionIsNotTheChannels: a site running another
+// version than its channel names says why, in sync's summary and in status.
+func TestSyncAndStatusSayWhyVersionIsNotTheChannels(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	const site = "recall-site"
+	f := newTestFleet(t, site)
+	f.addProduct("auth", "rc-auth", "5.1.1", "info", nil)
+	f.addRelease("auth", "rc-auth", "5.2.0", "debug", nil)
+	f.write("products/auth/releases/5.2.0/release.yaml", `apiVersion: syncd.dev/v1alpha1
+kind: Release
+metadata: {name: auth-5.2.0}
+spec:
+  recalled: true
+  reason: "token cache leaks memory under load; canary aws-us-east-1-prod OOMKilled"
+`)
+	f.write("channels/auth.yaml", channelsYAML("auth", "5.2.0"))
+	const want = "channel prod says 5.2.0 (recalled: token cache leaks memory…); running 5.1.1"
+
+	res := runSyncd(t, "sync", "--once", "--site", site, "--repo-dir", f.dir, "--kubeconfig", c.Kubeconfig, "--health-timeout", "20s")
+	if res.code != ExitOK {
+		t.Fatalf("sync --once: %v", res)
+	}
+	if row := parseSummary(t, res.stdout)["auth"]; row.version != "5.1.1" || row.note != want {
+		t.Errorf("auth row = %+v, want version 5.1.1 and note %q", row, want)
+	}
+	st := runSyncd(t, "status", "--site", site, "--kubeconfig", c.Kubeconfig)
+	if st.code != ExitOK || !strings.Contains(st.stdout, want) {
+		t.Errorf("syncd status: %v\nwant the note %q", st, want)
+	}
+	st = runSyncd(t, "status", "--site", site, "--kubeconfig", c.Kubeconfig, "-o", "json")
+	if st.code != ExitOK || !strings.Contains(st.stdout, want) {
+		t.Errorf("syncd status -o json: %v\nwant the note %q", st, want)
+	}
+}

@@ -28,6 +28,10 @@ type Resolution struct {
 	// Reason explains the result, e.g. "channel prod points to 2.4.0;
 	// capped by maxVersion 1.8.99; using 1.8.2".
 	Reason string
+	// Substituted, when Version is not ChannelVersion, says why for a person
+	// looking at the site, e.g. "channel staging says 5.2.0 (recalled: token
+	// cache leaks); running 5.1.1"; empty otherwise.
+	Substituted string
 }
 
 // Resolve returns the version of product at site (SPEC §2): the version
@@ -56,51 +60,78 @@ func (r *Repo) Resolve(site, product string) (Resolution, error) {
 	}
 	res.ChannelVersion = p.Channels.Spec[res.Channel]
 	reasons := []string{fmt.Sprintf("%s %s points to %s", source, res.Channel, res.ChannelVersion)}
-	rel, more, err := pickRelease(p, res.ChannelVersion, override.MaxVersion)
+	rel, more, why, err := pickRelease(p, res.ChannelVersion, override.MaxVersion)
 	reasons = append(reasons, more...)
 	res.Reason = strings.Join(reasons, "; ")
 	if err != nil {
 		return res, fmt.Errorf("resolving %s at site %s: %w (%s)", product, site, err, res.Reason)
 	}
 	res.Release, res.Version = rel, rel.Version
+	if why != "" {
+		res.Substituted = fmt.Sprintf("channel %s says %s (%s); running %s", res.Channel, res.ChannelVersion, why, rel.Version.Original())
+	}
 	return res, nil
 }
 
 // pickRelease applies the maxVersion cap and skips recalled releases. It
-// returns the release and the reasons that moved the choice away from the
-// channel's version.
-func pickRelease(p *Product, channelVersion, maxVersion string) (*Release, []string, error) {
+// returns the release, the reasons that moved the choice away from the
+// channel's version, and in a few words why it moved ("" when it did not).
+func pickRelease(p *Product, channelVersion, maxVersion string) (rel *Release, reasons []string, why string, err error) {
 	want, err := parseVersion(channelVersion)
 	if err != nil {
-		return nil, nil, fmt.Errorf("channels/%s.yaml: %w", p.Name, err)
+		return nil, nil, "", fmt.Errorf("channels/%s.yaml: %w", p.Name, err)
 	}
-	var reasons []string
 	limit, capped := want, false
 	if maxVersion != "" {
 		max, err := parseVersion(maxVersion)
 		if err != nil {
-			return nil, nil, fmt.Errorf("maxVersion: %w", err)
+			return nil, nil, "", fmt.Errorf("maxVersion: %w", err)
 		}
 		if want.GreaterThan(max) {
 			limit, capped = max, true
 			reasons = append(reasons, "capped by maxVersion "+maxVersion)
+			why = "above maxVersion " + maxVersion
 		}
 	}
 	if !capped {
 		rel := p.release(want)
 		if rel == nil {
-			return nil, reasons, fmt.Errorf("no release %s (no %s/)", channelVersion, path.Join(productsDir, p.Name, releasesDir, channelVersion))
+			return nil, reasons, "", fmt.Errorf("no release %s (no %s/)", channelVersion, path.Join(productsDir, p.Name, releasesDir, channelVersion))
 		}
 		if !rel.Spec.Recalled {
-			return rel, reasons, nil
+			return rel, reasons, "", nil
 		}
 		reasons = append(reasons, recalledReason(rel))
+		why = "recalled"
+		if rel.Spec.Reason != "" {
+			why += ": " + abbreviate(rel.Spec.Reason, maxWhyReason)
+		}
 	}
-	rel := newestUsable(p.Releases, limit)
-	if rel == nil {
-		return nil, reasons, fmt.Errorf("no release at or below %s that is not recalled", limit)
+	if rel = newestUsable(p.Releases, limit); rel == nil {
+		return nil, reasons, why, fmt.Errorf("no release at or below %s that is not recalled", limit)
 	}
-	return rel, append(reasons, "using "+rel.Version.Original()), nil
+	return rel, append(reasons, "using "+rel.Version.Original()), why, nil
+}
+
+// maxWhyReason is how many characters of a recall reason Substituted
+// quotes; Reason has it whole.
+const maxWhyReason = 24
+
+// abbreviate shortens s to its first clause and at most max runes, cut at a
+// word boundary and marked with an ellipsis when shortened.
+func abbreviate(s string, max int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	short, _, cut := strings.Cut(s, ";")
+	if r := []rune(short); len(r) > max {
+		short, cut = string(r[:max]), true
+		if i := strings.LastIndex(short, " "); i > 0 && r[max] != ' ' {
+			short = short[:i]
+		}
+	}
+	if cut {
+		return strings.TrimRight(short, " ,.:") + "…"
+	}
+	return short
 }
 
 // newestUsable returns the newest release at or below limit that is not

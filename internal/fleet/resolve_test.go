@@ -57,15 +57,19 @@ func TestResolve(t *testing.T) {
 		wantChannel string
 		wantVersion string // "" when not deployed
 		wantReason  string
+		wantSubst   string
 	}{
-		{"on-prod", "prod", "1.1.0", "channel prod points to 1.1.0"},
-		{"on-dev", "dev", "2.0.0", "channel dev points to 2.0.0"},
-		{"pinned", "dev", "2.0.0", "per-product channel dev points to 2.0.0"},
-		{"on-staging", "staging", "1.1.0", "channel staging points to 1.2.0; 1.2.0 is recalled (crash loop on arm64); using 1.1.0"},
-		{"capped", "dev", "1.1.0", "channel dev points to 2.0.0; capped by maxVersion 1.99.0; using 1.1.0"},
-		{"cap-exact", "dev", "1.1.0", "channel dev points to 2.0.0; capped by maxVersion 1.1.0; using 1.1.0"},
-		{"uncapped", "prod", "1.1.0", "channel prod points to 1.1.0"},
-		{"s1", "prod", "1.1.0", "channel prod points to 1.1.0"},
+		{"on-prod", "prod", "1.1.0", "channel prod points to 1.1.0", ""},
+		{"on-dev", "dev", "2.0.0", "channel dev points to 2.0.0", ""},
+		{"pinned", "dev", "2.0.0", "per-product channel dev points to 2.0.0", ""},
+		{"on-staging", "staging", "1.1.0", "channel staging points to 1.2.0; 1.2.0 is recalled (crash loop on arm64); using 1.1.0",
+			"channel staging says 1.2.0 (recalled: crash loop on arm64); running 1.1.0"},
+		{"capped", "dev", "1.1.0", "channel dev points to 2.0.0; capped by maxVersion 1.99.0; using 1.1.0",
+			"channel dev says 2.0.0 (above maxVersion 1.99.0); running 1.1.0"},
+		{"cap-exact", "dev", "1.1.0", "channel dev points to 2.0.0; capped by maxVersion 1.1.0; using 1.1.0",
+			"channel dev says 2.0.0 (above maxVersion 1.1.0); running 1.1.0"},
+		{"uncapped", "prod", "1.1.0", "channel prod points to 1.1.0", ""},
+		{"s1", "prod", "1.1.0", "channel prod points to 1.1.0", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.site, func(t *testing.T) {
@@ -77,10 +81,28 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve = {channel %s, version %s, reason %q}, want {%s, %s, %q}",
 					res.Channel, res.Version, res.Reason, tt.wantChannel, tt.wantVersion, tt.wantReason)
 			}
+			if res.Substituted != tt.wantSubst {
+				t.Errorf("Substituted = %q, want %q", res.Substituted, tt.wantSubst)
+			}
 			if res.Release == nil || res.Release.Spec.Recalled || res.Release.Dir != "products/auth/releases/"+tt.wantVersion {
 				t.Errorf("Release = %+v, want the non-recalled release %s", res.Release, tt.wantVersion)
 			}
 		})
+	}
+}
+
+func TestAbbreviate(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"crash loop on arm64", "crash loop on arm64"},
+		{"token cache leaks memory under load; canary aws-us-east-1-prod OOMKilled", "token cache leaks memory…"},
+		{"leaks; OOM", "leaks…"},
+		{"averyveryverylongwordwithoutanyspaceatall", "averyveryverylongwordwit…"},
+		{"  spread\n over   lines ", "spread over lines"},
+	}
+	for _, tt := range tests {
+		if got := abbreviate(tt.in, maxWhyReason); got != tt.want {
+			t.Errorf("abbreviate(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -37,6 +37,9 @@ type ProductPlan struct {
 	// Name and Version identify the product release; Version is empty when
 	// the product is not deployed or failed before resolving.
 	Name, Version string
+	// VersionNote, when set, says why Version is not the version the site's
+	// channel names (recalled, or above the site's maxVersion).
+	VersionNote string
 	// Objects are the rendered objects.
 	Objects []*unstructured.Unstructured
 	// NotDeployed, when set, says why the product has no version here.
@@ -165,7 +168,7 @@ func renderProducts(ctx context.Context, r Renderer, repo *fleet.Repo, site stri
 			pp.NotDeployed = res.Reason
 			continue
 		}
-		pp.Version = res.Version.Original()
+		pp.Version, pp.VersionNote = res.Version.Original(), res.Substituted
 		p := repo.Products[name]
 		reqs = append(reqs, render.Request{
 			Site: site, Product: name, Version: pp.Version,

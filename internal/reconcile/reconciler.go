@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -167,7 +168,21 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 		after = live
 	}
 	r.waitHealth(ctx, plan, rep, kinds, after)
+	for i, pp := range plan.Products {
+		rep.Results[i].Note = joinNotes(pp.VersionNote, rep.Results[i].Note)
+	}
 	return rep, ctx.Err()
+}
+
+// joinNotes joins the non-empty notes with "; ".
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // productConcurrency bounds how many products of one dependency level are

@@ -321,3 +321,29 @@ func TestSyncImmutableFieldChange(t *testing.T) {
 		t.Fatalf("Deployment not recreated with the new selector: uid same=%v selector=%v", dep.UID == uid, dep.Spec.Selector.MatchLabels)
 	}
 }
+
+func TestSyncNotesWhyVersionIsNotTheChannels(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "substituted"
+	f := newFleetFixture(t, site)
+	f.addProduct("auth", "sb-auth", "5.1.1", "registry.example.com/auth:5.1.1")
+	f.addRelease("auth", "sb-auth", "5.2.0", "registry.example.com/auth:5.2.0")
+	f.write("products/auth/releases/5.2.0/release.yaml", `apiVersion: syncd.dev/v1alpha1
+kind: Release
+metadata: {name: auth-5.2.0}
+spec: {recalled: true, reason: token cache leaks memory}
+`)
+	f.write("channels/auth.yaml", fixtureChannels("auth", "5.2.0"))
+	r := newTestReconciler(t, c, site)
+
+	rep := syncOnce(t, r, f.plan(site))
+	const want = "channel prod says 5.2.0 (recalled: token cache leaks memory); running 5.1.1"
+	auth := result(t, rep, "auth")
+	if auth.Err != nil || auth.Version != "5.1.1" || !strings.HasPrefix(auth.Note, want) {
+		t.Fatalf("auth: %+v, want 5.1.1 applied with a note starting %q", auth, want)
+	}
+	// Unchanged on the next sync, the note stays.
+	if auth := result(t, syncOnce(t, r, f.plan(site)), "auth"); auth.Unchanged == 0 || !strings.HasPrefix(auth.Note, want) {
+		t.Fatalf("auth resynced: %+v, want unchanged with a note starting %q", auth, want)
+	}
+}
