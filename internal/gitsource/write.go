@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -39,6 +40,11 @@ type CommitRequest struct {
 	// the branch's current content with Change applied (status reports,
 	// SPEC §4). It cannot be used on the tracked branch.
 	Force bool
+	// Rebuild replaces Branch with one commit on top of the tracked
+	// branch's head holding Change (a pull-request branch, SPEC §5). When
+	// Branch already holds the same content in every file Change edits,
+	// nothing is pushed. It cannot be used on the tracked branch.
+	Rebuild bool
 }
 
 // Trailer is one "Key: Value" line at the end of a commit message.
@@ -93,8 +99,11 @@ func (s *Source) checkRequest(req CommitRequest, branch string) error {
 	if err := validBranch(branch); err != nil {
 		return err
 	}
-	if req.Force && branch == s.branch {
+	if (req.Force || req.Rebuild) && branch == s.branch {
 		return fmt.Errorf("commit: refusing to force-replace the tracked branch %q", branch)
+	}
+	if req.Force && req.Rebuild {
+		return errors.New("commit: Force and Rebuild exclude each other")
 	}
 	for _, t := range req.Trailers {
 		if t.Key == "" || strings.ContainsAny(t.Key, ": \t\r\n") || strings.ContainsAny(t.Value, "\r\n") {
@@ -119,19 +128,22 @@ func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch strin
 	}
 	old, exists := heads[branch]
 	parent := old
-	if !exists {
+	if !exists || req.Rebuild {
 		var ok bool
 		if parent, ok = heads[s.branch]; !ok {
 			return "", s.branchNotFound(s.branch)
 		}
 	}
 	st := s.store
-	commit, objects, err := s.build(ctx, st, req, parent, exists)
+	commit, objects, err := s.build(ctx, st, req, parent, old)
 	if err != nil {
 		return "", err
 	}
 	if commit.IsZero() {
 		// No change: the branch stays where it is (or is not created).
+		if req.Rebuild && exists {
+			return old.String(), nil
+		}
 		return parent.String(), nil
 	}
 	if err := s.push(ctx, st, branch, old, commit, objects); err != nil {
@@ -146,8 +158,10 @@ func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch strin
 
 // build runs the change on parent's content and writes the commit. It
 // returns the zero hash when the change leaves the content as it was (for a
-// forced branch: as the branch's single existing commit has it).
-func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRequest, parent plumbing.Hash, branchExists bool) (plumbing.Hash, []plumbing.Hash, error) {
+// forced branch: as the branch's single existing commit has it; for a
+// rebuilt one: as the branch's current head, old, has the edited files).
+func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRequest, parent, old plumbing.Hash) (plumbing.Hash, []plumbing.Hash, error) {
+	branchExists := !old.IsZero()
 	pc, err := object.GetCommit(st, parent)
 	if err != nil {
 		return plumbing.ZeroHash, nil, fmt.Errorf("reading commit %s: %w", parent, err)
@@ -182,6 +196,12 @@ func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRe
 	} else if tree == pc.TreeHash {
 		return plumbing.ZeroHash, nil, nil
 	}
+	if req.Rebuild && branchExists {
+		same, err := s.holds(st, old, wt.edits)
+		if err != nil || same {
+			return plumbing.ZeroHash, nil, err
+		}
+	}
 	now := time.Now()
 	sig := object.Signature{Name: s.author.Name, Email: s.author.Email, When: now}
 	c := &object.Commit{Author: sig, Committer: sig, Message: message(req), TreeHash: tree, ParentHashes: parents}
@@ -194,6 +214,30 @@ func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRe
 		return plumbing.ZeroHash, nil, err
 	}
 	return h, b.written, nil
+}
+
+// holds reports whether commit h has the content edits give each file they
+// touch.
+func (s *Source) holds(st *filesystem.Storage, h plumbing.Hash, edits map[string]*edit) (bool, error) {
+	c, err := object.GetCommit(st, h)
+	if err != nil {
+		return false, fmt.Errorf("reading commit %s: %w", h, err)
+	}
+	sn := newSnapshot(s, c, st)
+	for name, e := range edits {
+		data, err := sn.ReadFile(name)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			if !e.removed {
+				return false, nil
+			}
+		case err != nil:
+			return false, err
+		case e.removed || !bytes.Equal(data, e.data):
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // message is the commit message with its trailer block.

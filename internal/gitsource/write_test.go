@@ -317,3 +317,41 @@ git rev-parse refs/heads/main > "$GIT_DIR/theirs"
 		t.Fatalf("the retry was not caused by the server refusing the update:\n%s", logs.String())
 	}
 }
+
+func TestCommitRebuildsPullRequestBranch(t *testing.T) {
+	f := newFixture(t, fleetFiles())
+	s := f.source(nil)
+	ctx := context.Background()
+	const branch = "promote/web/staging/1.1.0"
+	req := CommitRequest{Branch: branch, Rebuild: true, Message: "promote web 1.1.0: dev -> staging", Change: bump("1.1.0")}
+
+	first, err := s.Commit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tracked branch moves: the pull-request branch carries the same
+	// bump, so it is not replaced.
+	f.push("main", "unrelated", map[string]string{"sites/c/site.yaml": "kind: Site\n"})
+	if got, err := s.Commit(ctx, req); err != nil || got != first {
+		t.Fatalf("second Commit = %s, %v; want the branch left at %s", got, err, first)
+	}
+	if got := f.remote("rev-parse", branch); got != first {
+		t.Fatalf("%s moved to %s although its bump did not change", branch, got)
+	}
+	// The bump changes: the branch is rebuilt on the tracked branch's new
+	// head, one commit, not stacked on the old one.
+	req.Change = bump("1.2.0")
+	third, err := s.Commit(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.remote("rev-parse", branch+"^"); got != f.remote("rev-parse", "main") {
+		t.Fatalf("rebuilt branch's parent = %s, want main's head", got)
+	}
+	if got := f.remote("show", third+":channels/web.yaml"); got != "spec: {dev: 1.2.0}" {
+		t.Fatalf("rebuilt branch holds %q", got)
+	}
+	if _, err := s.Commit(ctx, CommitRequest{Rebuild: true, Message: "x", Change: bump("1")}); err == nil {
+		t.Fatal("Rebuild of the tracked branch accepted")
+	}
+}
