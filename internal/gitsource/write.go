@@ -60,12 +60,19 @@ type Trailer struct {
 // was pushes nothing and returns the current head. It returns the hash of
 // the branch's head after the push.
 func (s *Source) Commit(ctx context.Context, req CommitRequest) (string, error) {
+	sha, _, err := s.CommitChange(ctx, req)
+	return sha, err
+}
+
+// CommitChange is Commit that also reports whether a commit was pushed
+// (false when the change left the branch as it was).
+func (s *Source) CommitChange(ctx context.Context, req CommitRequest) (sha string, pushed bool, err error) {
 	branch := req.Branch
 	if branch == "" {
 		branch = s.branch
 	}
 	if err := s.checkRequest(req, branch); err != nil {
-		return "", err
+		return "", false, err
 	}
 	delay := s.backoff
 	var lastErr error
@@ -73,17 +80,17 @@ func (s *Source) Commit(ctx context.Context, req CommitRequest) (string, error) 
 		if attempt > 1 {
 			s.log.Info("branch moved while pushing; retrying on its new head", "branch", branch, "attempt", attempt, "reason", lastErr)
 			if err := sleep(ctx, delay+rand.N(delay)); err != nil {
-				return "", fmt.Errorf("committing to %s: %w (after: %v)", branch, err, lastErr)
+				return "", false, fmt.Errorf("committing to %s: %w (after: %v)", branch, err, lastErr)
 			}
 			delay *= 2
 		}
-		sha, err := s.commitOnce(ctx, req, branch)
+		sha, pushed, err := s.commitOnce(ctx, req, branch)
 		if !errors.Is(err, errMoved) {
-			return sha, err
+			return sha, pushed, err
 		}
 		lastErr = err
 	}
-	return "", newError(ErrPushRejected, lastErr, "pushing to branch %q of %s: gave up after %d attempts, the branch kept moving: %v", branch, s.ep, s.maxAttempts, lastErr)
+	return "", false, newError(ErrPushRejected, lastErr, "pushing to branch %q of %s: gave up after %d attempts, the branch kept moving: %v", branch, s.ep, s.maxAttempts, lastErr)
 }
 
 // errMoved reports that the branch changed on the server since it was read.
@@ -114,46 +121,46 @@ func (s *Source) checkRequest(req CommitRequest, branch string) error {
 }
 
 // commitOnce makes one attempt: fetch, build, push.
-func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch string) (string, error) {
+func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch string) (string, bool, error) {
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	unlock, err := s.lock(ctx)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer unlock()
 	heads, err := s.sync(ctx, s.branch, branch)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	old, exists := heads[branch]
 	parent := old
 	if !exists || req.Rebuild {
 		var ok bool
 		if parent, ok = heads[s.branch]; !ok {
-			return "", s.branchNotFound(s.branch)
+			return "", false, s.branchNotFound(s.branch)
 		}
 	}
 	st := s.store
 	commit, objects, err := s.build(ctx, st, req, parent, old)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if commit.IsZero() {
 		// No change: the branch stays where it is (or is not created).
 		if req.Rebuild && exists {
-			return old.String(), nil
+			return old.String(), false, nil
 		}
-		return parent.String(), nil
+		return parent.String(), false, nil
 	}
 	if err := s.push(ctx, st, branch, old, commit, objects); err != nil {
-		return "", err
+		return "", false, err
 	}
 	if err := setTracking(st, branch, commit); err != nil {
-		return "", fmt.Errorf("recording %s: %w", trackingRef(branch), err)
+		return "", false, fmt.Errorf("recording %s: %w", trackingRef(branch), err)
 	}
 	s.log.Info("pushed", "branch", branch, "commit", commit.String(), "subject", firstLine(req.Message))
-	return commit.String(), nil
+	return commit.String(), true, nil
 }
 
 // build runs the change on parent's content and writes the commit. It
