@@ -32,6 +32,22 @@ const (
 	Blocked Kind = "blocked"
 )
 
+// Cause is why a stage waits or is blocked, in one word (a metric label).
+type Cause string
+
+// Causes of waits and blocks.
+const (
+	CauseUpToDate   Cause = "up-to-date"
+	CauseSoak       Cause = "soak"
+	CauseCanary     Cause = "canary"
+	CauseWindow     Cause = "window"
+	CauseFreeze     Cause = "freeze"
+	CauseLabels     Cause = "labels"
+	CauseDependency Cause = "dependency"
+	CauseRecalled   Cause = "recalled"
+	CauseProblems   Cause = "problems"
+)
+
 // Input is everything Evaluate decides from.
 type Input struct {
 	// Repo is the fleet repo at the head being evaluated.
@@ -62,6 +78,9 @@ type Decision struct {
 	// NextEvaluation is when the decision may change without a new commit
 	// or report (the end of a soak, a window opening, a freeze lifting).
 	NextEvaluation *time.Time `json:"nextEvaluation"`
+	// Cause classifies a wait or a block in one word (see the Cause
+	// constants); empty for promote and recall.
+	Cause Cause `json:"cause,omitempty"`
 	// PullRequest is set when the stage promotes by pull request.
 	PullRequest bool `json:"pullRequest,omitempty"`
 	// Rollback names, for a recall, each channel that carries the version
@@ -149,7 +168,7 @@ func (e *evaluator) stage(name string, pl *fleet.Pipeline, st fleet.Stage) Decis
 		PullRequest: st.Approval == fleet.ApprovalPullRequest}
 	p := e.Repo.Products[name]
 	if p == nil {
-		return d.set(Blocked, fmt.Sprintf("the product has problems: %s", firstLine(e.Repo.ProductErrors[name])), nil)
+		return d.setC(CauseProblems, Blocked, fmt.Sprintf("the product has problems: %s", firstLine(e.Repo.ProductErrors[name])), nil)
 	}
 	channels := map[string]string{}
 	if p.Channels != nil {
@@ -158,14 +177,14 @@ func (e *evaluator) stage(name string, pl *fleet.Pipeline, st fleet.Stage) Decis
 	v := channels[st.From]
 	d.Version = v
 	if v == "" {
-		return d.set(Wait, fmt.Sprintf("nothing on %s", st.From), nil)
+		return d.setC(CauseUpToDate, Wait, fmt.Sprintf("nothing on %s", st.From), nil)
 	}
 	rel := p.Release(v)
 	if rel == nil {
-		return d.set(Blocked, fmt.Sprintf("channels/%s.yaml puts %s on %s, but there is no release %s", name, v, st.From, v), nil)
+		return d.setC(CauseProblems, Blocked, fmt.Sprintf("channels/%s.yaml puts %s on %s, but there is no release %s", name, v, st.From, v), nil)
 	}
 	if rel.Spec.Recalled {
-		return d.set(Blocked, recalledReason(rel), nil)
+		return d.setC(CauseRecalled, Blocked, recalledReason(rel), nil)
 	}
 	var cands []candidate
 	if st.Canary != nil {
@@ -182,38 +201,48 @@ func (e *evaluator) stage(name string, pl *fleet.Pipeline, st fleet.Stage) Decis
 	}
 	if toV := channels[st.To]; toV != "" {
 		if toV == v {
-			return d.set(Wait, fmt.Sprintf("%s already has %s", st.To, v), nil)
+			return d.setC(CauseUpToDate, Wait, fmt.Sprintf("%s already has %s", st.To, v), nil)
 		}
 		if newer(toV, v) {
-			return d.set(Wait, fmt.Sprintf("%s has %s, newer than %s on %s", st.To, toV, v, st.From), nil)
+			return d.setC(CauseUpToDate, Wait, fmt.Sprintf("%s has %s, newer than %s on %s", st.To, toV, v, st.From), nil)
 		}
 	}
 	if fr := e.Repo.Fleet.Spec.Freeze; fr.InForce(e.Now) {
-		return d.set(Blocked, "the fleet is frozen: "+fr.String(), fr.Until)
+		return d.setC(CauseFreeze, Blocked, "the fleet is frozen: "+fr.String(), fr.Until)
 	}
 	if st.Canary != nil {
 		if missing := missingLabels(rel, st.Canary.RequireReleaseLabels); missing != "" {
-			return d.set(Blocked, fmt.Sprintf("release %s lacks the label%s %s", v, plural(strings.Count(missing, ",")+1), missing), nil)
+			return d.setC(CauseLabels, Blocked, fmt.Sprintf("release %s lacks the label%s %s", v, plural(strings.Count(missing, ",")+1), missing), nil)
 		}
 	}
 	if reason := e.missingDependency(p, st.To); reason != "" {
-		return d.set(Blocked, reason, nil)
+		return d.setC(CauseDependency, Blocked, reason, nil)
 	}
 	ready, reason, next := e.gate(name, st, v, cands)
 	if !ready {
-		return d.set(Wait, reason, next)
+		cause := CauseSoak
+		if st.Canary != nil {
+			cause = CauseCanary
+		}
+		return d.setC(cause, Wait, reason, next)
 	}
 	if w := pl.MaintenanceWindow; w != nil {
 		open, err := w.Open(e.Now)
 		if err != nil {
-			return d.set(Blocked, fmt.Sprintf("maintenanceWindow: %v", err), nil)
+			return d.setC(CauseProblems, Blocked, fmt.Sprintf("maintenanceWindow: %v", err), nil)
 		}
 		if !open {
 			at, _ := w.NextOpen(e.Now)
-			return d.set(Wait, fmt.Sprintf("%s; waiting for the maintenance window, opens %s", reason, stamp(at)), &at)
+			return d.setC(CauseWindow, Wait, fmt.Sprintf("%s; waiting for the maintenance window, opens %s", reason, stamp(at)), &at)
 		}
 	}
 	return d.set(Promote, reason, nil)
+}
+
+// setC is set with the cause of a wait or block.
+func (d Decision) setC(c Cause, k Kind, reason string, next *time.Time) Decision {
+	d.Cause = c
+	return d.set(k, reason, next)
 }
 
 func (d Decision) set(k Kind, reason string, next *time.Time) Decision {

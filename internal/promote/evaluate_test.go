@@ -76,7 +76,20 @@ func defaultWorld() world {
 func (w world) repo(t *testing.T) *fleet.Repo {
 	t.Helper()
 	fs := fstest.MapFS{}
-	add := func(name, data string) { fs[name] = &fstest.MapFile{Data: []byte(data)} }
+	for name, data := range w.files() {
+		fs[name] = &fstest.MapFile{Data: []byte(data)}
+	}
+	repo, err := fleet.Load(fs)
+	if err != nil {
+		t.Fatalf("loading the test fleet: %v", err)
+	}
+	return repo
+}
+
+// files are the fleet repo's files.
+func (w world) files() map[string]string {
+	fs := map[string]string{}
+	add := func(name, data string) { fs[name] = data }
 	add("fleet.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Fleet\nmetadata: {name: acme}\nspec:"+w.fleetSpec+"\n")
 	for name, rest := range w.sites {
 		add("sites/"+name+"/site.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: "+name+", "+rest+"\n")
@@ -95,11 +108,7 @@ func (w world) repo(t *testing.T) *fleet.Repo {
 	}
 	product("web", w.webSpec, w.releases, w.channels)
 	product("api", "", map[string]string{"2.0.0": ""}, w.apiChans)
-	repo, err := fleet.Load(fs)
-	if err != nil {
-		t.Fatalf("loading the test fleet: %v", err)
-	}
-	return repo
+	return fs
 }
 
 // report is a site's report with web at version since versionSince, with
@@ -261,7 +270,7 @@ func TestDecisionJSON(t *testing.T) {
 	want := `{"product":"web","from":"staging","to":"prod","version":"1.1.0","decision":"wait",` +
 		`"reason":"canary: 1 of 2 required sites soaked 30m0s at least 90% healthy (2 running 1.1.0)",` +
 		`"evidence":[{"site":"c1","soaked":"1h0m0s","healthyShare":1,"unhealthyShare":0},{"site":"c2","soaked":"10m0s","healthyShare":1,"unhealthyShare":0}],` +
-		`"nextEvaluation":"2026-12-02T12:20:00Z"}`
+		`"nextEvaluation":"2026-12-02T12:20:00Z","cause":"canary"}`
 	if string(data) != want {
 		t.Fatalf("json:\n%s\nwant\n%s", data, want)
 	}
