@@ -30,8 +30,9 @@ const (
 type Item struct {
 	// ID is the Conflict's name, for the manual strategy.
 	ID string
-	// FieldPath and Pointer name the field; Manager owns the live value.
-	FieldPath, Pointer, Manager string
+	// FieldPath and Pointer name the field; Manager owns the live value,
+	// through Subresource ("scale") when not through the main resource.
+	FieldPath, Pointer, Manager, Subresource string
 	Strategy                    fleet.ConflictStrategy
 	Action                      Action
 	// GitValue and LiveValue are JSON, or sha256 hashes for Secrets.
@@ -74,7 +75,7 @@ func Decide(in Input) (Decision, error) {
 		if err != nil {
 			return d, fmt.Errorf("%s: conflict on %s with %s: %w", describe(in.Desired), rep.FieldPath, rep.Manager, err)
 		}
-		item := Item{FieldPath: rep.FieldPath, Pointer: f.Pointer(), Manager: rep.Manager}
+		item := Item{FieldPath: rep.FieldPath, Pointer: f.Pointer(), Manager: rep.Manager, Subresource: rep.Subresource}
 		gitValue, _ := f.Get(in.Desired.Object)
 		item.GitValue = encodeValue(in.Desired, gitValue)
 		item.LiveValue = liveValue(in.Desired, in.Live, rep.FieldPath)
@@ -111,6 +112,15 @@ func Decide(in Input) (Decision, error) {
 		}
 	}
 	return d, nil
+}
+
+// Owner names the manager of the live value for people: "kubectl-edit", or
+// "kubectl-scale through /scale".
+func (it Item) Owner() string {
+	if it.Subresource == "" {
+		return it.Manager
+	}
+	return it.Manager + " through /" + it.Subresource
 }
 
 // keptServer finds a conflict on the same field resolved with --keep server

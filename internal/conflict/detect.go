@@ -19,6 +19,9 @@ type Reported struct {
 	FieldPath string
 	// Manager owns the live value.
 	Manager string
+	// Subresource is the subresource the manager wrote through ("scale"),
+	// empty for the main resource.
+	Subresource string
 }
 
 // Detect dry-runs a server-side apply of obj as manager without forcing and
@@ -39,7 +42,8 @@ func Detect(ctx context.Context, c client.Client, obj *unstructured.Unstructured
 		if cause.Type != metav1.CauseTypeFieldManagerConflict {
 			continue
 		}
-		out = append(out, Reported{FieldPath: cause.Field, Manager: managerOf(cause.Message)})
+		m, sub := managerOf(cause.Message)
+		out = append(out, Reported{FieldPath: cause.Field, Manager: m, Subresource: sub})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("dry-run apply of %s: %w", describe(obj), err)
@@ -47,18 +51,38 @@ func Detect(ctx context.Context, c client.Client, obj *unstructured.Unstructured
 	return out, nil
 }
 
-// managerOf reads the manager from `conflict with "kubectl-edit" using v1`.
-func managerOf(msg string) string {
-	i := strings.IndexByte(msg, '"')
-	if i < 0 {
-		return msg
+// managerOf reads the manager and subresource from a conflict cause's
+// message: `conflict with "kubectl-edit" using v1`, or
+// `conflict with "kubectl-scale" with subresource "scale" using apps/v1`.
+func managerOf(msg string) (manager, subresource string) {
+	manager, rest, ok := quoted(msg)
+	if !ok {
+		return msg, ""
 	}
-	if s, err := strconv.QuotedPrefix(msg[i:]); err == nil {
-		if m, err := strconv.Unquote(s); err == nil {
-			return m
+	const with = ` with subresource `
+	if strings.HasPrefix(rest, with) {
+		if sub, _, ok := quoted(rest[len(with):]); ok {
+			subresource = sub
 		}
 	}
-	return msg
+	return manager, subresource
+}
+
+// quoted unquotes the first Go-quoted string of s and returns what follows it.
+func quoted(s string) (string, string, bool) {
+	i := strings.IndexByte(s, '"')
+	if i < 0 {
+		return "", "", false
+	}
+	q, err := strconv.QuotedPrefix(s[i:])
+	if err != nil {
+		return "", "", false
+	}
+	v, err := strconv.Unquote(q)
+	if err != nil {
+		return "", "", false
+	}
+	return v, s[i+len(q):], true
 }
 
 func describe(o *unstructured.Unstructured) string {

@@ -142,8 +142,9 @@ func (w *watcher) send(id object.ObjMetadata, args ...any) {
 	}
 }
 
-// changedByOthers reports whether the newest write to the object's main
-// resource may have come from a field manager other than syncd. Managed
+// changedByOthers reports whether the newest write to the object's desired
+// state may have come from a field manager other than syncd: through the main
+// resource or a subresource such as /scale (`kubectl scale`, an HPA). Managed
 // field times have one-second resolution: a tie counts as someone else, so
 // an edit right after syncd's own apply is never missed. Status updates by
 // controllers do not count.
@@ -151,7 +152,7 @@ func changedByOthers(u *unstructured.Unstructured) bool {
 	var newest *metav1.Time
 	mfs := u.GetManagedFields()
 	for i := range mfs {
-		if t := mfs[i].Time; mfs[i].Subresource == "" && t != nil && (newest == nil || newest.Before(t)) {
+		if t := mfs[i].Time; mfs[i].Subresource != statusSubresource && t != nil && (newest == nil || newest.Before(t)) {
 			newest = t
 		}
 	}
@@ -159,9 +160,13 @@ func changedByOthers(u *unstructured.Unstructured) bool {
 		return false
 	}
 	for _, mf := range mfs {
-		if mf.Subresource == "" && mf.Time != nil && mf.Time.Equal(newest) && mf.Manager != apply.FieldManager {
+		if mf.Subresource != statusSubresource && mf.Time != nil && mf.Time.Equal(newest) && mf.Manager != apply.FieldManager {
 			return true
 		}
 	}
 	return false
 }
+
+// statusSubresource is the subresource whose writes report state rather than
+// change what syncd applies.
+const statusSubresource = "status"

@@ -20,6 +20,8 @@ func TestChangedByOthers(t *testing.T) {
 		{"syncd after edit", []metav1.ManagedFieldsEntry{{Manager: "kubectl-edit", Time: at(1)}, {Manager: "syncd", Time: at(2)}}, false},
 		{"same second counts as others", []metav1.ManagedFieldsEntry{{Manager: "syncd", Time: at(2)}, {Manager: "kubectl-edit", Time: at(2)}}, true},
 		{"status update ignored", []metav1.ManagedFieldsEntry{{Manager: "syncd", Time: at(1)}, {Manager: "kube-controller-manager", Subresource: "status", Time: at(5)}}, false},
+		{"kubectl scale after syncd", []metav1.ManagedFieldsEntry{{Manager: "syncd", Time: at(1)}, {Manager: "kubectl-scale", Subresource: "scale", Time: at(3)}}, true},
+		{"syncd after an HPA scaled", []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Subresource: "scale", Time: at(1)}, {Manager: "syncd", Time: at(3)}}, false},
 		{"no managed fields", nil, false},
 	}
 	for _, tt := range tests {

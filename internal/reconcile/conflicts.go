@@ -36,7 +36,7 @@ func (r *Reconciler) decideConflicts(ctx context.Context, pp *ProductPlan, live 
 	for i, o := range pp.Objects {
 		objs[i] = o
 		cur := live[object.UnstructuredToObjMetadata(o)]
-		if cur == nil || !sharedWithOthers(cur) {
+		if cur == nil || !conflict.Contested(o, cur, apply.FieldManager) {
 			continue
 		}
 		reported, err := conflict.Detect(ctx, r.client, o, apply.FieldManager)
@@ -61,17 +61,6 @@ func (r *Reconciler) decideConflicts(ctx context.Context, pp *ProductPlan, live 
 	return objs, items, nil
 }
 
-// sharedWithOthers reports whether a field manager other than syncd manages
-// part of the object's main resource: only then can applying conflict.
-func sharedWithOthers(o *unstructured.Unstructured) bool {
-	for _, mf := range o.GetManagedFields() {
-		if mf.Manager != apply.FieldManager && mf.Subresource == "" {
-			return true
-		}
-	}
-	return false
-}
-
 // recordConflicts reports the decisions after the apply succeeded: events and
 // logs for forced and yielded fields, Conflict objects for held ones, and
 // marks conflicts that went away as superseded.
@@ -81,10 +70,10 @@ func sharedWithOthers(o *unstructured.Unstructured) bool {
 func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *ProductPlan, items []conflictItem, known map[string]*conflict.Conflict, inScope func(*conflict.Conflict) bool) (held int, err error) {
 	seen := map[string]bool{}
 	for _, it := range items {
-		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", diff.Describe(it.obj), it.Pointer, it.Manager, it.GitValue, it.LiveValue)
+		desc := fmt.Sprintf("%s %s (manager %s): git %s, live %s", diff.Describe(it.obj), it.Pointer, it.Owner(), it.GitValue, it.LiveValue)
 		switch it.Action {
 		case conflict.Forced:
-			log.Info("conflict: took the field back", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager, "git", it.GitValue, "live", it.LiveValue, "strategy", it.Strategy)
+			log.Info("conflict: took the field back", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Owner(), "git", it.GitValue, "live", it.LiveValue, "strategy", it.Strategy)
 			r.event(ctx, it.obj, corev1.EventTypeNormal, "ConflictGitWins", "syncd applied Git's value over "+desc)
 			if it.ID != "" {
 				seen[it.ID] = true
@@ -93,7 +82,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 				}
 			}
 		case conflict.Yielded:
-			log.Info("conflict: kept the live value", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager, "strategy", it.Strategy)
+			log.Info("conflict: kept the live value", "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Owner(), "strategy", it.Strategy)
 			if it.ID != "" {
 				seen[it.ID] = true
 				if prev := known[it.ID]; prev != nil && prev.Status.State != conflict.Resolved {
@@ -126,7 +115,7 @@ func (r *Reconciler) recordConflicts(ctx context.Context, log hclog.Logger, pp *
 				}
 			}
 			if prev == nil || prev.Status.State != conflict.Open {
-				log.Warn("conflict held for an admin", "id", it.ID, "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Manager)
+				log.Warn("conflict held for an admin", "id", it.ID, "object", diff.Describe(it.obj), "field", it.Pointer, "manager", it.Owner())
 				r.event(ctx, it.obj, corev1.EventTypeWarning, "ConflictManual", fmt.Sprintf("conflict %s: %s; resolve with `syncd conflicts resolve %s --keep git|server`", it.ID, desc, it.ID))
 			}
 			if _, err := r.conflicts.Record(ctx, c); err != nil {
@@ -188,7 +177,7 @@ func conflictChanges(product string, items []conflictItem) []diff.Change {
 	var out []diff.Change
 	for _, it := range items {
 		c := diff.Change{Product: product, Object: diff.Describe(it.obj) + " " + it.Pointer}
-		detail := fmt.Sprintf("live %s (manager %s), git %s", it.LiveValue, it.Manager, it.GitValue)
+		detail := fmt.Sprintf("live %s (manager %s), git %s", it.LiveValue, it.Owner(), it.GitValue)
 		switch it.Action {
 		case conflict.Yielded:
 			c.Action, c.Diff = diff.Yielded, detail+"\n"

@@ -6,11 +6,10 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/health"
-	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 func TestSyncReportsHealthyWhenPodsBecomeReady(t *testing.T) {
-	c := testenv.NewCluster(t, testenv.ClusterOptions{Full: true})
+	c := fullCluster(t)
 	const site = "healthy"
 	f := newFleetFixture(t, site)
 	f.addProduct("web", "hl-web", "1.0.0", "registry.example.com/web:1.0.0")
