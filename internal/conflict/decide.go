@@ -33,8 +33,8 @@ type Item struct {
 	// FieldPath and Pointer name the field; Manager owns the live value,
 	// through Subresource ("scale") when not through the main resource.
 	FieldPath, Pointer, Manager, Subresource string
-	Strategy                    fleet.ConflictStrategy
-	Action                      Action
+	Strategy                                 fleet.ConflictStrategy
+	Action                                   Action
 	// GitValue and LiveValue are JSON, or sha256 hashes for Secrets.
 	GitValue, LiveValue string
 	// Rule is the site conflict rule that chose the strategy, if any.
