@@ -43,7 +43,7 @@ type Cluster struct {
 
 	env     *envtest.Environment
 	reaper  reaper
-	extra   []*process
+	extra   []*Process
 	envPIDs []int
 	ownsDir bool
 }
@@ -176,7 +176,7 @@ func (c *Cluster) startWorkloadComponents(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		p, err := startProcess(comp.name, path, comp.args, filepath.Join(c.Dir, comp.name+".log"))
+		p, err := StartProcess(comp.name, path, comp.args, filepath.Join(c.Dir, comp.name+".log"))
 		if err != nil {
 			return err
 		}
@@ -233,7 +233,7 @@ func (c *Cluster) createFakeNode(ctx context.Context) error {
 // componentsAlive fails when one of the extra components has exited.
 func (c *Cluster) componentsAlive() error {
 	for _, p := range c.extra {
-		if p.exited() {
+		if p.Exited() {
 			return fmt.Errorf("%s exited early (log %s): %v\n%s", p.name, p.log, p.err, p.tail())
 		}
 	}
@@ -280,12 +280,18 @@ func (c *Cluster) AddUser(name string, groups ...string) (kubeconfigPath string,
 func (c *Cluster) Stop() error {
 	var errs []error
 	for i := len(c.extra) - 1; i >= 0; i-- {
-		errs = append(errs, c.extra[i].stop(10*time.Second))
+		errs = append(errs, c.extra[i].Stop(10*time.Second))
 	}
 	if c.env != nil {
 		if err := c.env.Stop(); err != nil {
 			errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
 		}
+	}
+	// envtest sends SIGKILL after its stop timeout without waiting, and stops
+	// nothing more once one component fails to stop: make sure etcd and
+	// kube-apiserver are gone before saying they are.
+	if err := killGroups(c.envPIDs, 10*time.Second); err != nil {
+		errs = append(errs, fmt.Errorf("stopping etcd and kube-apiserver: %w", err))
 	}
 	for _, pid := range c.envPIDs {
 		c.reaper.forget(pid)

@@ -36,7 +36,7 @@ type GitServer struct {
 	root           string
 	authorizedKeys string
 	config         string
-	sshd           *process
+	sshd           *Process
 }
 
 // sshdPath is where Debian's openssh-server installs the daemon.
@@ -134,7 +134,7 @@ func (s *GitServer) Addr() string {
 // Start (re)starts sshd on the server's port, for tests that stop it to
 // simulate an outage.
 func (s *GitServer) Start() error {
-	if s.sshd != nil && !s.sshd.exited() {
+	if s.sshd != nil && !s.sshd.Exited() {
 		return nil
 	}
 	// sshd refuses to start as root without its privilege separation directory.
@@ -144,14 +144,14 @@ func (s *GitServer) Start() error {
 		}
 	}
 	logPath := filepath.Join(s.root, "sshd.log")
-	p, err := startProcess("sshd", sshdPath, []string{"-D", "-e", "-f", s.config, "-E", logPath + ".events"}, logPath)
+	p, err := StartProcess("sshd", sshdPath, []string{"-D", "-e", "-f", s.config, "-E", logPath + ".events"}, logPath)
 	if err != nil {
 		return err
 	}
 	s.sshd = p
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.exited() {
+		if p.Exited() {
 			return fmt.Errorf("sshd exited: %v\n%s\n%s", p.err, p.tail(), tailFile(logPath+".events", 20))
 		}
 		if sshBanner(s.Addr()) {
@@ -181,14 +181,14 @@ func (s *GitServer) Log() string {
 
 // Shutdown stops sshd but keeps its files, so Start can bring it back.
 func (s *GitServer) Shutdown() error {
-	return s.sshd.stop(5 * time.Second)
+	return s.sshd.Stop(5 * time.Second)
 }
 
 // Stop stops sshd and removes its directory and repositories.
 func (s *GitServer) Stop() error {
 	var errs []error
 	if s.sshd != nil {
-		errs = append(errs, s.sshd.stop(5*time.Second))
+		errs = append(errs, s.sshd.Stop(5*time.Second))
 	}
 	errs = append(errs, os.RemoveAll(s.root))
 	return errors.Join(errs...)

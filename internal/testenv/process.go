@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// process is a child process whose output goes to a log file and which dies
-// with the test binary (Pdeathsig) if nobody stops it.
-type process struct {
+// Process is a child process whose output goes to a log file. It leads its
+// own process group, so that stopping it stops what it started too, and it
+// dies with its parent (Pdeathsig) if nobody stops it.
+type Process struct {
 	name string
 	cmd  *exec.Cmd
 	log  string
@@ -22,8 +23,9 @@ type process struct {
 	err  error
 }
 
-// startProcess runs path with args, logging stdout and stderr to logPath.
-func startProcess(name, path string, args []string, logPath string, env ...string) (*process, error) {
+// StartProcess runs path with args, logging stdout and stderr to logPath,
+// with env added to this process's environment.
+func StartProcess(name, path string, args []string, logPath string, env ...string) (*Process, error) {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
@@ -32,12 +34,14 @@ func startProcess(name, path string, args []string, logPath string, env ...strin
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
 	cmd.Env = append(os.Environ(), env...)
+	// Pdeathsig fires when the OS thread that forked the child exits; the Go
+	// runtime keeps its threads, so in practice it fires when this process dies.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	p := &Process{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		logFile.Close()
@@ -46,8 +50,17 @@ func startProcess(name, path string, args []string, logPath string, env ...strin
 	return p, nil
 }
 
-// exited reports whether the process has ended.
-func (p *process) exited() bool {
+// Pid is the process id, also its process group id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done is closed when the process has exited; Err then says how.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is how the process exited, once Done is closed.
+func (p *Process) Err() error { return p.err }
+
+// Exited reports whether the process has ended.
+func (p *Process) Exited() bool {
 	select {
 	case <-p.done:
 		return true
@@ -56,9 +69,10 @@ func (p *process) exited() bool {
 	}
 }
 
-// stop sends SIGTERM to the process group, then SIGKILL after grace.
-func (p *process) stop(grace time.Duration) error {
-	if p == nil || p.exited() {
+// Stop sends SIGTERM to the process group, then SIGKILL after grace, and
+// waits for the process to exit.
+func (p *Process) Stop(grace time.Duration) error {
+	if p == nil || p.Exited() {
 		return nil
 	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
@@ -77,7 +91,7 @@ func (p *process) stop(grace time.Duration) error {
 }
 
 // tail returns the last lines of the process log, for error messages.
-func (p *process) tail() string {
+func (p *Process) tail() string {
 	return tailFile(p.log, 20)
 }
 
@@ -139,6 +153,38 @@ func (r reaper) reap() {
 
 func alive(pid int) bool {
 	return syscall.Kill(pid, 0) == nil
+}
+
+// Running reports whether pid is a live process: it exists and is not a
+// zombie waiting for its parent.
+func Running(pid int) bool {
+	stat, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return alive(pid)
+	}
+	// pid (comm) state ...: comm may hold spaces and parentheses.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+// killGroups sends SIGKILL to the process groups led by pids that still run
+// and waits up to timeout for them to be gone.
+func killGroups(pids []int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, pid := range pids {
+		if !Running(pid) {
+			continue
+		}
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = syscall.Kill(pid, syscall.SIGKILL)
+		for Running(pid) {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("process %d did not exit after SIGKILL", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
 }
 
 // pidsWithArgument returns the pids of processes whose command line contains s.
