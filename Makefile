@@ -71,9 +71,10 @@ fuzz:
 bench: testbin build
 	go run ./hack/bench
 
-## demo: a local cluster, a local SSH git server with the example fleet repo, syncd reconciling it
-demo: testbin build
-	go run ./hack/demo
+## demo: two sites (each its own control plane and `syncd run`), a local SSH git server with the example fleet, a release promoted while you watch
+DEMO_FLAGS ?=
+demo: testbin
+	go run ./hack/demo $(DEMO_FLAGS)
 
 ## clean: remove build outputs (keeps the cached test binaries; `make clean-all` drops them too)
 clean:

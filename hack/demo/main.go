@@ -180,7 +180,7 @@ func (d *demo) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := d.startSite(ctx, name, i == 0 && strings.HasPrefix(d.promoter, "syncd run --promote")); err != nil {
+		if err := d.startSite(ctx, name, i == 0 && d.promoterOn()); err != nil {
 			return err
 		}
 	}
@@ -273,8 +273,14 @@ func (d *demo) detectPromoter(ctx context.Context) string {
 	if err != nil {
 		return fmt.Sprintf("not working in this build of syncd (`syncd promote --once --dry-run`: %v: %s): commit channel bumps yourself", err, firstLine(string(out)))
 	}
-	return "syncd run --promote, in the daemon of site " + d.opts.sites[0]
+	return promoterRuns + ", in the daemon of site " + d.opts.sites[0]
 }
+
+// promoterOn reports whether the first site's daemon runs the promoter.
+func (d *demo) promoterOn() bool { return strings.HasPrefix(d.promoter, promoterRuns) }
+
+// promoterRuns starts the description of a running promoter.
+const promoterRuns = "syncd run --promote"
 
 // startSite starts a site's cluster and its syncd daemon.
 func (d *demo) startSite(ctx context.Context, name string, promote bool) error {
@@ -300,7 +306,10 @@ func (d *demo) startSite(ctx context.Context, name string, promote bool) error {
 		args = append(args, "--promote")
 	}
 	s.log = filepath.Join(s.dir, "syncd.log")
-	d.step("site %s: syncd %s  (log: %s)", name, strings.Join(args, " "), s.log)
+	d.step("site %s: syncd run --site %s --interval %s%s ... (log: %s)", name, name, d.opts.interval, map[bool]string{true: " --promote"}[promote], s.log)
+	if err := os.WriteFile(filepath.Join(s.dir, "syncd.cmdline"), []byte(d.syncd+" "+strings.Join(args, " ")+"\n"), 0o644); err != nil {
+		return err
+	}
 	if s.syncd, err = testenv.StartProcess("syncd "+name, d.syncd, args, s.log); err != nil {
 		return err
 	}
@@ -432,7 +441,11 @@ func (d *demo) watch(ctx context.Context) error {
 // shipRelease commits the demo release to dev, as a release engineer would.
 func (d *demo) shipRelease() error {
 	r := theRelease
-	d.event(fmt.Sprintf("shipping %s %s to dev (a copy of %s, labeled qa: passed); with the promoter it moves to staging after %s", r.Product, r.Version, r.From, d.opts.stage))
+	next := fmt.Sprintf("the promoter moves it to staging once it has been on dev for %s", d.opts.stage)
+	if !d.promoterOn() {
+		next = "no promoter runs: move it to staging yourself (channels/" + r.Product + ".yaml)"
+	}
+	d.event(fmt.Sprintf("shipping %s %s to dev (a copy of %s, labeled qa: passed); %s", r.Product, r.Version, r.From, next))
 	if err := d.gitIn(d.seed, "pull", "--quiet", "--rebase", d.url, "main"); err != nil {
 		return err
 	}
