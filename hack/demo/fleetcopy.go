@@ -43,7 +43,7 @@ func shortenPipelines(doc *yaml.Node, stage time.Duration) error {
 	if pipelines == nil || pipelines.Kind != yaml.SequenceNode {
 		return fmt.Errorf("fleet.yaml: no spec.pipelines list")
 	}
-	d := stage.String()
+	d := shortDuration(stage)
 	for _, p := range pipelines.Content {
 		mapDelete(p, "maintenanceWindow")
 		stages := mapGet(p, "stages")
@@ -58,6 +58,18 @@ func shortenPipelines(doc *yaml.Node, stage time.Duration) error {
 		}
 	}
 	return nil
+}
+
+// shortDuration writes d without zero trailing units: 1m, not 1m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // rewriteYAML applies edit to the YAML document in path, keeping comments.

@@ -221,11 +221,11 @@ func (d *demo) seedFleet() error {
 	if err := demoTiming(d.seed, d.opts.stage); err != nil {
 		return err
 	}
-	d.step("pushing examples/fleet-repo as fleet.git, in demo time: in the demo's copy only, timed stages and canary soaks last %s and there are no maintenance windows", d.opts.stage)
+	d.step("pushing examples/fleet-repo as fleet.git, in demo time: in the demo's copy only, timed stages and canary soaks last %s and there are no maintenance windows", shortDuration(d.opts.stage))
 	if err := d.gitIn(d.seed, "init", "--quiet", "--initial-branch=main"); err != nil {
 		return err
 	}
-	if err := d.commitAndPush("example fleet (demo timing: stages and soaks " + d.opts.stage.String() + ", no maintenance windows)"); err != nil {
+	if err := d.commitAndPush("example fleet (demo timing: stages and soaks " + shortDuration(d.opts.stage) + ", no maintenance windows)"); err != nil {
 		return err
 	}
 	d.url = d.git.URL("fleet.git")
@@ -342,7 +342,7 @@ func (d *demo) instructions() string {
 		fmt.Fprintf(&b, "    syncd log: %s\n", s.log)
 	}
 	fmt.Fprintf(&b, "\n  promoter: %s\n", d.promoter)
-	fmt.Fprintf(&b, "  demo timing (demo copy only; examples/fleet-repo is unchanged): timed stages and canary soaks %s, no maintenance windows\n", d.opts.stage)
+	fmt.Fprintf(&b, "  demo timing (demo copy only; examples/fleet-repo is unchanged): timed stages and canary soaks %s, no maintenance windows\n", shortDuration(d.opts.stage))
 	b.WriteString("\nChange the fleet with git, as people do:\n\n")
 	fmt.Fprintf(&b, "  export GIT_SSH_COMMAND=%q\n", d.git.GitSSHCommand(d.git.DeployKey.PrivatePath))
 	fmt.Fprintf(&b, "  git clone %s /tmp/fleet && cd /tmp/fleet\n", d.url)
@@ -441,7 +441,7 @@ func (d *demo) watch(ctx context.Context) error {
 // shipRelease commits the demo release to dev, as a release engineer would.
 func (d *demo) shipRelease() error {
 	r := theRelease
-	next := fmt.Sprintf("the promoter moves it to staging once it has been on dev for %s", d.opts.stage)
+	next := fmt.Sprintf("the promoter moves it to staging once it has been on dev for %s", shortDuration(d.opts.stage))
 	if !d.promoterOn() {
 		next = "no promoter runs: move it to staging yourself (channels/" + r.Product + ".yaml)"
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReportChanges(t *testing.T) {
@@ -66,5 +67,13 @@ func TestBranchChanges(t *testing.T) {
 	}
 	if got := branchChanges(prev, next, "main"); strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("branchChanges =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestShortDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{time.Minute: "1m", 90 * time.Second: "1m30s", 30 * time.Second: "30s", time.Hour: "1h", 2*time.Hour + 30*time.Minute: "2h30m"} {
+		if got := shortDuration(d); got != want {
+			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
+		}
 	}
 }
