@@ -96,8 +96,8 @@ func realMain() int {
 		}
 		code = 1
 	}
-	if pids := killChildren(30 * time.Second); len(pids) > 0 {
-		fmt.Fprintf(os.Stderr, "demo: killed processes left behind: %v\n", pids)
+	for _, p := range killChildren(30 * time.Second) {
+		fmt.Fprintf(os.Stderr, "demo: killed a process left behind: %s\n", p)
 		code = 1
 	}
 	fmt.Println(">> stopped: no process of the demo is left")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,8 +25,8 @@ func adoptOrphans() error {
 // running whose parent is this process, until none is left or timeout
 // passes, and returns the pids it had to kill. Everything the demo started
 // has normally been stopped already; this is the last line of defence.
-func killChildren(timeout time.Duration) []int {
-	var killed []int
+func killChildren(timeout time.Duration) []string {
+	var killed []string
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		children := runningChildren(os.Getpid())
@@ -33,9 +34,10 @@ func killChildren(timeout time.Duration) []int {
 			break
 		}
 		for _, pid := range children {
+			cmdline, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 			_ = syscall.Kill(-pid, syscall.SIGKILL)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
-			killed = append(killed, pid)
+			killed = append(killed, fmt.Sprintf("%d (%s)", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
 		}
 		// Reap them (and any zombie child): nobody else waits for adopted
 		// orphans.

@@ -9,4 +9,4 @@ func adoptOrphans() error { return nil }
 
 // killChildren does nothing outside Linux: there the demo relies on stopping
 // each process group it started.
-func killChildren(time.Duration) []int { return nil }
+func killChildren(time.Duration) []string { return nil }
