@@ -1,5 +1,6 @@
 // Package health derives a product's health at a site from the kstatus of its
-// live objects (SPEC §4).
+// live objects, or from the product's CEL health checks for the kinds they
+// match (SPEC §2.1, §4).
 package health
 
 import (
@@ -8,6 +9,8 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/kstatus/status"
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/fleet"
 )
 
 // State is a product's health.
@@ -35,9 +38,12 @@ type Report struct {
 type Live func(id object.ObjMetadata) *unstructured.Unstructured
 
 // Of computes the health of the desired objects from their live state: all
-// Current is Healthy, any Failed is Error, any InProgress (or missing) is
-// Progressing, nothing to check is Unknown.
-func Of(desired []*unstructured.Unstructured, live Live) Report {
+// Current is Healthy, any Failed is Error, any InProgress is Progressing; an
+// object not in the cluster yet, or whose status cannot be computed, is
+// Unknown, as is nothing to check. An object that one of checks (the
+// product's health checks) matches is judged by that check instead of
+// kstatus. Every caller passes the product's checks.
+func Of(desired []*unstructured.Unstructured, live Live, checks ...fleet.HealthCheck) Report {
 	if len(desired) == 0 {
 		return Report{State: Unknown}
 	}
@@ -45,25 +51,54 @@ func Of(desired []*unstructured.Unstructured, live Live) Report {
 	for _, want := range desired {
 		obj := live(object.UnstructuredToObjMetadata(want))
 		if obj == nil {
-			rep.add(Progressing, describe(want)+": not found")
+			rep.add(Unknown, describe(want)+": not in the cluster yet")
 			continue
 		}
-		res, err := status.Compute(obj)
+		st, msg, err := objectStatus(obj, checks)
 		if err != nil {
 			rep.add(Unknown, fmt.Sprintf("%s: computing status: %v", describe(want), err))
 			continue
 		}
-		switch res.Status {
+		switch st {
 		case status.CurrentStatus:
 		case status.FailedStatus:
-			rep.add(Error, describe(want)+": "+res.Message)
-		case status.InProgressStatus, status.TerminatingStatus, status.NotFoundStatus:
-			rep.add(Progressing, describe(want)+": "+res.Message)
+			rep.add(Error, describe(want)+": "+msg)
+		case status.InProgressStatus, status.TerminatingStatus:
+			rep.add(Progressing, describe(want)+": "+msg)
 		default:
-			rep.add(Unknown, describe(want)+": "+res.Message)
+			rep.add(Unknown, describe(want)+": "+msg)
 		}
 	}
 	return rep
+}
+
+// objectStatus is the kstatus of obj, or the verdict of the first of checks
+// that matches it.
+func objectStatus(obj *unstructured.Unstructured, checks []fleet.HealthCheck) (status.Status, string, error) {
+	for i := range checks {
+		h := &checks[i]
+		if !h.Matches(obj.GetAPIVersion(), obj.GetKind()) {
+			continue
+		}
+		hs, err := h.Evaluate(obj.Object)
+		if err != nil {
+			return "", "", err
+		}
+		msg := "health check: " + string(hs)
+		switch hs {
+		case fleet.HealthCurrent:
+			return status.CurrentStatus, msg, nil
+		case fleet.HealthFailed:
+			return status.FailedStatus, msg, nil
+		default:
+			return status.InProgressStatus, msg, nil
+		}
+	}
+	res, err := status.Compute(obj)
+	if err != nil {
+		return "", "", err
+	}
+	return res.Status, res.Message, nil
 }
 
 // add records a non-Current object; the worst state wins.

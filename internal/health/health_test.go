@@ -39,7 +39,9 @@ func TestOf(t *testing.T) {
 			[]*unstructured.Unstructured{cm, deployment("d", 1, 1, 2, 2, available, progressing)}, Healthy},
 		{"rolling out", []*unstructured.Unstructured{cm, deployment("d", 1, 0, 2, 0)},
 			[]*unstructured.Unstructured{cm, deployment("d", 2, 1, 2, 1, progressing)}, Progressing},
-		{"missing object", []*unstructured.Unstructured{cm}, nil, Progressing},
+		{"not in the cluster yet", []*unstructured.Unstructured{cm}, nil, Unknown},
+		{"missing object and rolling out", []*unstructured.Unstructured{cm, deployment("d", 1, 0, 2, 0)},
+			[]*unstructured.Unstructured{deployment("d", 2, 1, 2, 1, progressing)}, Progressing},
 		{"failed wins", []*unstructured.Unstructured{deployment("d", 1, 0, 2, 0), deployment("e", 1, 0, 2, 0)},
 			[]*unstructured.Unstructured{deployment("d", 1, 1, 2, 0, stuck), deployment("e", 2, 1, 2, 1, progressing)}, Error},
 	}

@@ -55,6 +55,8 @@ type ProductPlan struct {
 	Dependencies []fleet.Dependency
 	// Conflicts chooses the strategy for fields another manager holds.
 	Conflicts conflict.Rules
+	// HealthChecks replace kstatus for the kinds they match.
+	HealthChecks []fleet.HealthCheck
 }
 
 // Blocked reports whether the product must be left as it is live.
@@ -115,6 +117,7 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 	for _, p := range targeted {
 		pp := &ProductPlan{
 			Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies,
+			HealthChecks: p.Spec.HealthChecks,
 			Conflicts: conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
 		}
 		byName[p.Name] = pp

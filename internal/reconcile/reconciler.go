@@ -435,7 +435,7 @@ func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, ki
 		}
 		var next []int
 		for _, i := range pending {
-			hr := health.Of(plan.Products[i].Objects, live.get)
+			hr := health.Of(plan.Products[i].Objects, live.get, plan.Products[i].HealthChecks...)
 			res := &rep.Results[i]
 			res.Health, res.Note = hr.State, ""
 			if hr.State != health.Healthy && len(hr.Reasons) > 0 {
