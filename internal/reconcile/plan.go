@@ -118,7 +118,7 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 		pp := &ProductPlan{
 			Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies,
 			HealthChecks: p.Spec.HealthChecks,
-			Conflicts: conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
+			Conflicts:    conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
 		}
 		byName[p.Name] = pp
 		names = append(names, p.Name)
