@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/syncd-dev/syncd/internal/diff"
+	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
 func newDiffCommand(s *streams) *cobra.Command {
@@ -18,6 +19,8 @@ func newDiffCommand(s *streams) *cobra.Command {
 		Long: `Render the site's products and compare them with the live cluster through a
 server-side apply dry run. Each object is listed as created, configured (with a
 field-level diff), or deleted (would be pruned); unchanged objects are counted.
+A change held back by change control (freeze, maintenance window, ramp) is
+not a difference: it is listed as held back, with when it may go ahead.
 Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -31,11 +34,12 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 			if err != nil {
 				return err
 			}
-			plan, err := f.planSite(cmd.Context(), s)
+			plan, err := f.gatedPlan(cmd.Context(), s, r)
 			if err != nil {
 				return err
 			}
 			changes, diffErr := r.Diff(cmd.Context(), plan)
+			printWaiting(s, plan)
 			if diffErr != nil && len(changes) == 0 {
 				// Nothing was compared: counts of zero would mislead.
 				return withCode(ExitError, diffErr)
@@ -54,6 +58,15 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
 	return cmd
+}
+
+// printWaiting lists the changes change control holds back.
+func printWaiting(s *streams, plan *reconcile.Plan) {
+	for _, pp := range plan.Products {
+		if pp.Waiting != nil {
+			fmt.Fprintf(s.out, "%s: %s\n", pp.Name, pp.Waiting)
+		}
+	}
 }
 
 // printChanges writes every change but the unchanged ones and reports

@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/syncd-dev/syncd/internal/daemon"
 	"github.com/syncd-dev/syncd/internal/gitsource"
 )
 
@@ -44,7 +45,7 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{fsys: snap, revision: rev.SHA}, nil
+	return &snapshot{fsys: snap, revision: rev.SHA, hist: daemon.GitSource{Source: src}}, nil
 }
 
 func shortSHA(sha string) string {

@@ -13,6 +13,8 @@ import (
 type snapshot struct {
 	fsys     fs.FS
 	revision string
+	// hist reads earlier revisions; nil for --repo-dir.
+	hist reconcile.History
 }
 
 // planSite reads the fleet repo (--repo-dir or --repo) and plans --site.
@@ -22,6 +24,16 @@ func (f *commonFlags) planSite(ctx context.Context, s *streams) (*reconcile.Plan
 		return nil, err
 	}
 	return reconcile.PlanSite(ctx, snap.fsys, f.site, snap.revision)
+}
+
+// gatedPlan reads the fleet repo and plans --site with change control
+// (SPEC §2.1): what r holds back is planned as it was applied last.
+func (f *commonFlags) gatedPlan(ctx context.Context, s *streams, r *reconcile.Reconciler) (*reconcile.Plan, error) {
+	snap, err := f.openSnapshot(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	return r.Plan(ctx, snap.fsys, snap.revision, snap.hist)
 }
 
 // openSnapshot reads the fleet repo from --repo-dir, or fetches --repo.

@@ -24,8 +24,10 @@ func newSyncCommand(s *streams) *cobra.Command {
 		Short: "Reconcile this site once",
 		Long: `Fetch the fleet repo, render the site's products, apply them with server-side
 apply in dependency order, prune what left the render and wait for health.
-Progress goes to stderr, a summary table to stdout. Exits non-zero when a
-product failed.`,
+Changes held back by change control (a freeze, a maintenance window, the
+ramp) are not applied: the product is kept as it was applied last, and the
+summary says what waits and until when; that is not a failure. Progress goes
+to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
@@ -42,7 +44,7 @@ product failed.`,
 				return err
 			}
 			r := f.newReconciler(c, s.err, healthTimeout)
-			plan, err := f.planSite(cmd.Context(), s)
+			plan, err := f.gatedPlan(cmd.Context(), s, r)
 			if err != nil {
 				return err
 			}

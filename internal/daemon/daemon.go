@@ -54,6 +54,9 @@ type Config struct {
 	Publisher StatusPublisher
 	// Log receives the daemon's logs.
 	Log hclog.Logger
+	// Now is the clock of change control (maintenance windows, freezes,
+	// ramps); nil for time.Now.
+	Now func() time.Time
 }
 
 // Daemon is one site's long-running reconciler.
@@ -79,6 +82,9 @@ type Daemon struct {
 	failing bool
 	// status is the site status last recorded; guarded by mu.
 	status *status.SiteStatus
+	// wake is when the earliest change held back by change control may go
+	// ahead (zero: none); a full reconcile runs then. Guarded by mu.
+	wake time.Time
 }
 
 // readiness is the outcome of the last full reconcile attempt.
@@ -102,13 +108,16 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 	if cfg.Metrics == nil {
 		cfg.Metrics = metrics.New(cfg.Site)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	d := &Daemon{
 		cfg:     cfg,
 		src:     src,
 		client:  c,
 		trigger: make(chan struct{}, 1),
 		rec: reconcile.New(c, mapper, reconcile.Config{
-			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log,
+			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log, Now: cfg.Now,
 		}),
 	}
 	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))
@@ -145,7 +154,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	backoff := newBackoff(time.Second, 5*time.Minute)
 	for {
 		wait := d.cfg.Interval
-		err := d.poll(ctx, time.Since(lastFull) >= d.cfg.Resync)
+		wake := d.wakeTime()
+		due := time.Since(lastFull) >= d.cfg.Resync || (!wake.IsZero() && !d.cfg.Now().Before(wake))
+		err := d.poll(ctx, due)
 		if ctx.Err() == nil {
 			d.setState(err)
 		}
@@ -160,6 +171,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			backoff.reset()
 			lastFull = d.lastFull(lastFull)
 		}
+		if wake := d.wakeTime(); !wake.IsZero() {
+			// A held change may go ahead before the next poll.
+			wait = min(wait, max(wake.Sub(d.cfg.Now()), 0))
+		}
 		select {
 		case <-ctx.Done():
 			d.cfg.Log.Info("stopping")
@@ -168,6 +183,28 @@ func (d *Daemon) Run(ctx context.Context) error {
 		case <-time.After(wait):
 		}
 	}
+}
+
+// wakeTime returns when a change held back may go ahead; zero for none.
+func (d *Daemon) wakeTime() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.wake
+}
+
+// earliestUntil is the earliest time a change held back in rep may go
+// ahead; zero when none waits, or only for a commit (a freeze without end).
+func earliestUntil(rep *reconcile.Report) time.Time {
+	var t time.Time
+	for _, r := range rep.Results {
+		if r.Waiting == nil || r.Waiting.Hold.Until.IsZero() {
+			continue
+		}
+		if u := r.Waiting.Hold.Until; t.IsZero() || u.Before(t) {
+			t = u
+		}
+	}
+	return t
 }
 
 // lastFull returns when the last full reconcile finished.
@@ -209,12 +246,19 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		d.recordStatus(ctx, nil, err)
 		return err
 	}
-	plan, err := reconcile.PlanSite(ctx, fsys, d.cfg.Site, sha)
+	hist, _ := d.src.(reconcile.History) // nil: no change is ramped
+	plan, err := d.rec.Plan(ctx, fsys, sha, hist)
 	if err != nil {
 		d.recordStatus(ctx, nil, err)
 		return err
 	}
 	rep, err := d.rec.Sync(ctx, plan)
+	if rep != nil {
+		d.wake = earliestUntil(rep)
+		if !d.wake.IsZero() {
+			d.cfg.Log.Info("changes held back", "until", d.wake)
+		}
+	}
 	d.recordStatus(ctx, rep, err)
 	if rep != nil {
 		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))

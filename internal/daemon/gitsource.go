@@ -23,3 +23,8 @@ func (g GitSource) Fetch(ctx context.Context) (string, bool, error) {
 func (g GitSource) Open(ctx context.Context, sha string) (fs.FS, error) {
 	return g.Source.Snapshot(ctx, sha)
 }
+
+// FileHistory implements reconcile.History.
+func (g GitSource) FileHistory(ctx context.Context, sha, name string, max int) ([]gitsource.FileRevision, error) {
+	return g.Source.FileHistory(ctx, sha, name, max)
+}

@@ -20,3 +20,14 @@ func decodeChannels(file, product string, data []byte, r *refs) (*Channels, *doc
 	}
 	return &c, d
 }
+
+// ParseChannels decodes a channels file on its own, such as an earlier
+// version of channels/<product>.yaml from the repo's history, with the same
+// strict checks as Load except those that need the rest of the repo.
+func ParseChannels(file, product string, data []byte) (*Channels, error) {
+	c, d := decodeChannels(file, product, data, &refs{})
+	if !d.ok() {
+		return nil, d.errs.join()
+	}
+	return c, nil
+}

@@ -57,20 +57,37 @@ type ProductPlan struct {
 	Conflicts conflict.Rules
 	// HealthChecks replace kstatus for the kinds they match.
 	HealthChecks []fleet.HealthCheck
+	// Waiting, when set, is the change held back by change control (SPEC
+	// §2.1): the plan is then what was applied last (drift correction puts
+	// it back), or has no objects when that cannot be rendered, and the
+	// product is left as it is live.
+	Waiting *Waiting
+
+	// channel and channelVersion are where Version comes from.
+	channel, channelVersion string
 }
 
 // Blocked reports whether the product must be left as it is live.
-func (p *ProductPlan) Blocked() bool { return p.Err != nil || p.Held != "" }
+func (p *ProductPlan) Blocked() bool {
+	return p.Err != nil || p.Held != "" || (p.Waiting != nil && p.Objects == nil)
+}
 
 // PlanSite loads the fleet repo in fsys and renders every product that
 // targets site. Errors of fleet.yaml or the site's own file are fatal (nothing
 // may be applied or pruned); a product's errors block only that product.
 func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, error) {
+	plan, _, err := planSite(ctx, fsys, site, revision)
+	return plan, err
+}
+
+// planSite is PlanSite, also returning the loaded fleet repo.
+func planSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, *fleet.Repo, error) {
 	repo, loadErr := fleet.Load(fsys)
 	if repo == nil || repo.Fleet == nil {
-		return nil, fmt.Errorf("loading fleet repo: %w", loadErr)
+		return nil, nil, fmt.Errorf("loading fleet repo: %w", loadErr)
 	}
-	return PlanRepo(ctx, repo, &fsRenderer{fsys: fsys}, site, revision)
+	plan, err := PlanRepo(ctx, repo, &fsRenderer{fsys: fsys}, site, revision)
+	return plan, repo, err
 }
 
 // Renderer renders product releases. Its error is for failures that concern
@@ -172,6 +189,7 @@ func renderProducts(ctx context.Context, r Renderer, repo *fleet.Repo, site stri
 			continue
 		}
 		pp.Version, pp.VersionNote = res.Version.Original(), res.Substituted
+		pp.channel, pp.channelVersion = res.Channel, res.ChannelVersion
 		p := repo.Products[name]
 		reqs = append(reqs, render.Request{
 			Site: site, Product: name, Version: pp.Version,
@@ -219,6 +237,8 @@ func unmet(dep fleet.Dependency, d *ProductPlan) string {
 		return fmt.Sprintf("dependency %s does not target this site", dep.Product)
 	case d.Err != nil:
 		return fmt.Sprintf("dependency %s failed: %v", dep.Product, firstLine(d.Err))
+	case d.Waiting != nil && d.Objects == nil:
+		return fmt.Sprintf("dependency %s waits: %s", dep.Product, d.Waiting.Hold.Reason)
 	case d.Version == "":
 		return fmt.Sprintf("dependency %s is not deployed here: %s", dep.Product, d.NotDeployed)
 	case d.Held != "":

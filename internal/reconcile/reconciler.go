@@ -41,6 +41,8 @@ type Config struct {
 	Progress io.Writer
 	// Log receives structured logs; nil for none.
 	Log hclog.Logger
+	// Now is the clock of change control; nil for time.Now.
+	Now func() time.Time
 }
 
 // Reconciler applies Plans to the cluster of one site.
@@ -88,6 +90,9 @@ type Result struct {
 	Health health.State
 	// Note says why a product was skipped, held back or not deployed.
 	Note string
+	// Waiting, when set, is the change change control held back; the sync
+	// put back what was applied last instead.
+	Waiting *Waiting
 	// Err is why the product failed.
 	Err error
 }
@@ -217,9 +222,29 @@ func levels(products []*ProductPlan) [][]int {
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
 func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+	res, inv := r.syncProductOrKeep(ctx, log, plan, pp, old, live, known, desired, failed, step)
+	if w := pp.Waiting; w != nil && res.Err == nil {
+		res.Waiting, res.Note = w, w.String()
+		if inv != nil {
+			// What was applied last came from its own revision.
+			inv.Revision = old.Revision
+		}
+	}
+	return res, inv
+}
+
+// syncProductOrKeep is syncProduct before change control is reported.
+func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
+	case pp.Waiting != nil && pp.Objects == nil:
+		r.progressf("%s %s: left as it is: %s", step, pp.Name, pp.Waiting)
+		log.Info("change held back", "reason", pp.Waiting.Hold.Reason, "until", pp.Waiting.Hold.Until)
+		if pp.Version == "" {
+			failed.Store(pp.Name, true) // not installed: dependents must wait too
+		}
+		return res, nil
 	case pp.Err != nil:
 		res.Err = pp.Err
 		r.progressf("%s %s: not applied, nothing pruned: %v", step, pp.Name, pp.Err)
@@ -412,7 +437,7 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs ma
 func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, kinds map[schema.GroupVersionKind]bool, live liveIndex) {
 	var pending []int
 	for i, pp := range plan.Products {
-		if res := rep.Results[i]; res.Err == nil && res.Note == "" && pp.Objects != nil {
+		if res := rep.Results[i]; res.Err == nil && (res.Note == "" || res.Waiting != nil) && pp.Objects != nil {
 			pending = append(pending, i)
 		}
 	}
@@ -437,9 +462,14 @@ func (r *Reconciler) waitHealth(ctx context.Context, plan *Plan, rep *Report, ki
 		for _, i := range pending {
 			hr := health.Of(plan.Products[i].Objects, live.get, plan.Products[i].HealthChecks...)
 			res := &rep.Results[i]
-			res.Health, res.Note = hr.State, ""
-			if hr.State != health.Healthy && len(hr.Reasons) > 0 {
+			res.Health = hr.State
+			switch {
+			case res.Waiting != nil:
+				res.Note = res.Waiting.String()
+			case hr.State != health.Healthy && len(hr.Reasons) > 0:
 				res.Note = hr.Reasons[0]
+			default:
+				res.Note = ""
 			}
 			if !hr.State.Final() {
 				next = append(next, i)
