@@ -67,8 +67,9 @@ fuzz:
 	  done; \
 	done
 
-## bench: measured figures (objects/s, latency, RSS) beside kubectl and git
+## bench: measured figures (objects/s, latency, RSS) beside kubectl and git; fleet diff of a 200-site fleet
 bench: testbin build
+	go test -run '^$$' -bench . -benchtime 5x ./internal/fleetdiff/
 	go run ./hack/bench
 
 ## demo: two sites (each its own control plane and `syncd run`), a local SSH git server with the example fleet, a release promoted while you watch

@@ -37,9 +37,18 @@ func newGitFleet(t *testing.T) *gitFleet {
 
 func (g *gitFleet) git(args ...string) string {
 	g.t.Helper()
+	return g.gitEnv(nil, args...)
+}
+
+// gitEnv runs git with extra environment variables.
+func (g *gitFleet) gitEnv(env []string, args ...string) string {
+	g.t.Helper()
 	cmd := exec.Command("git", append([]string{"-c", "user.name=test", "-c", "user.email=test@example.com", "-c", "commit.gpgsign=false"}, args...)...)
 	cmd.Dir = g.dir
-	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null")
+	// Fixed dates make the commit hashes, and so the golden files, stable.
+	cmd.Env = append(os.Environ(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_CONFIG_SYSTEM=/dev/null",
+		"GIT_AUTHOR_DATE=2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE=2026-01-01T00:00:00Z")
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		g.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)

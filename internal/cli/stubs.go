@@ -12,8 +12,6 @@ func newPromoteCommand(*streams) *cobra.Command {
 	return c
 }
 
-func newFleetCommand(*streams) *cobra.Command {
-	c := group(&cobra.Command{Use: "fleet", Short: "Fleet-wide views"})
-	c.AddCommand(&cobra.Command{Use: "status", Short: "Products x sites table from the status branches", RunE: notImplemented("fleet status")})
-	return c
+func newFleetStatusCommand(*streams) *cobra.Command {
+	return &cobra.Command{Use: "status", Short: "Products x sites table from the status branches", RunE: notImplemented("fleet status")}
 }

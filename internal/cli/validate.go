@@ -42,7 +42,7 @@ read.`,
 				return withCode(ExitError, err)
 			}
 			cache := render.NewCache()
-			rev, err := fleetplan.Plan(cmd.Context(), snap.fsys, snap.revision, cache)
+			rev, err := fleetplan.Plan(cmd.Context(), snap.fsys, fleetplan.Options{Revision: snap.revision, Cache: cache, AllReleases: true})
 			if err != nil {
 				return withCode(ExitError, err)
 			}

@@ -165,18 +165,93 @@ func Prunes(product string, entries []inventory.Entry) []Change {
 // Unified returns a unified diff of live against merged as YAML, without
 // the server-maintained metadata that always differs.
 func Unified(live, merged *unstructured.Unstructured) (string, error) {
-	a, err := comparable(live)
+	return UnifiedBetween(live, merged, "live", "git")
+}
+
+// UnifiedBetween is Unified with the two sides named from and to.
+func UnifiedBetween(before, after *unstructured.Unstructured, from, to string) (string, error) {
+	a, err := comparable(before)
 	if err != nil {
 		return "", err
 	}
-	b, err := comparable(merged)
+	b, err := comparable(after)
 	if err != nil {
 		return "", err
 	}
 	return difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
 		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
-		FromFile: "live", ToFile: "git", Context: 3,
+		FromFile: from, ToFile: to, Context: 3,
 	})
+}
+
+// Masks that replace Secret values, as fluxcd/pkg/ssa writes them.
+const (
+	maskSame   = "***"
+	maskBefore = "*** (before)"
+	maskAfter  = "*** (after)"
+)
+
+// MaskSecrets masks, in place, the values of two versions of a Secret
+// (either may be nil; other kinds are left alone): data and stringData
+// values become "***", or "*** (before)" and "*** (after)" where the two
+// versions differ, and so does a kubectl last-applied annotation, which
+// copies them. A diff of the masked objects shows which keys changed and
+// never a value.
+func MaskSecrets(before, after *unstructured.Unstructured) {
+	isSecret := func(o *unstructured.Unstructured) bool {
+		return o != nil && o.GetKind() == "Secret" && o.GroupVersionKind().Group == ""
+	}
+	if !isSecret(before) && !isSecret(after) {
+		return
+	}
+	for _, field := range []string{"data", "stringData"} {
+		b, a := nestedMap(before, field), nestedMap(after, field)
+		for k, bv := range b {
+			av, inAfter := a[k]
+			switch {
+			case !inAfter:
+				b[k] = maskSame
+			case fmt.Sprint(av) != fmt.Sprint(bv):
+				b[k], a[k] = maskBefore, maskAfter
+			default:
+				b[k], a[k] = maskSame, maskSame
+			}
+		}
+		for k := range a {
+			if _, inBefore := b[k]; !inBefore {
+				a[k] = maskSame
+			}
+		}
+		setNestedMap(before, b, field)
+		setNestedMap(after, a, field)
+	}
+	if before != nil && after != nil {
+		maskSecretAnnotations(before, after)
+		return
+	}
+	for _, o := range []*unstructured.Unstructured{before, after} {
+		if o == nil {
+			continue
+		}
+		if a := o.GetAnnotations(); a[lastApplied] != "" {
+			a[lastApplied] = maskSame
+			o.SetAnnotations(a)
+		}
+	}
+}
+
+func nestedMap(o *unstructured.Unstructured, field string) map[string]any {
+	if o == nil {
+		return nil
+	}
+	m, _, _ := unstructured.NestedMap(o.Object, field)
+	return m
+}
+
+func setNestedMap(o *unstructured.Unstructured, m map[string]any, field string) {
+	if o != nil && m != nil {
+		_ = unstructured.SetNestedMap(o.Object, m, field)
+	}
 }
 
 func comparable(o *unstructured.Unstructured) (string, error) {

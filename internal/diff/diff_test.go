@@ -423,3 +423,50 @@ func TestDiffObjectsMasksLastAppliedOfSecrets(t *testing.T) {
 		})
 	}
 }
+
+func TestMaskSecrets(t *testing.T) {
+	secret := func(data, stringData map[string]any) *unstructured.Unstructured {
+		o := &unstructured.Unstructured{Object: map[string]any{
+			"apiVersion": "v1", "kind": "Secret",
+			"metadata": map[string]any{"name": "s", "namespace": "n", "annotations": map[string]any{lastApplied: `{"data":{"a":"c2VjcmV0"}}`}},
+		}}
+		if data != nil {
+			o.Object["data"] = data
+		}
+		if stringData != nil {
+			o.Object["stringData"] = stringData
+		}
+		return o
+	}
+	before := secret(map[string]any{"same": "c2VjcmV0", "changed": "b2xk", "gone": "eA=="}, map[string]any{"token": "old-token"})
+	after := secret(map[string]any{"same": "c2VjcmV0", "changed": "bmV3", "added": "eQ=="}, map[string]any{"token": "new-token"})
+	MaskSecrets(before, after)
+	got, err := UnifiedBetween(before, after, "base", "head")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secretValue := range []string{"c2VjcmV0", "b2xk", "bmV3", "eA==", "eQ==", "old-token", "new-token"} {
+		if strings.Contains(got, secretValue) {
+			t.Errorf("diff shows the secret value %q:\n%s", secretValue, got)
+		}
+	}
+	for _, want := range []string{"-  changed: '*** (before)'", "+  changed: '*** (after)'", "-  gone: '***'", "+  added: '***'", "+  token: '*** (after)'"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("diff lacks %q:\n%s", want, got)
+		}
+	}
+	// A Secret on one side only is masked too; other kinds are not touched.
+	created := secret(map[string]any{"k": "c2VjcmV0"}, nil)
+	MaskSecrets(nil, created)
+	if v, _, _ := unstructured.NestedString(created.Object, "data", "k"); v != "***" {
+		t.Errorf("created Secret value = %q, want ***", v)
+	}
+	if created.GetAnnotations()[lastApplied] != "***" {
+		t.Errorf("created Secret annotation = %q, want ***", created.GetAnnotations()[lastApplied])
+	}
+	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": "v"}}}
+	MaskSecrets(cm, nil)
+	if v, _, _ := unstructured.NestedString(cm.Object, "data", "k"); v != "v" {
+		t.Errorf("ConfigMap value masked: %q", v)
+	}
+}

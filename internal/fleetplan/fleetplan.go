@@ -42,11 +42,27 @@ func (r *Revision) SiteNames() []string {
 	return names
 }
 
-// Plan loads the fleet repo in fsys and plans each of its sites, rendering
-// through cache. revision names the commit in the plans (may be empty). The
-// error is for a cancelled ctx only: everything wrong with the repo is in
+// Options tune Plan.
+type Options struct {
+	// Revision names the commit in the plans; may be empty.
+	Revision string
+	// Cache is where renders are kept; several Plans may share one. A new
+	// one when nil.
+	Cache *render.Cache
+	// AllReleases also renders, for every site a product targets, the
+	// releases that the site does not run, so that a broken release is
+	// found before a channel points to it (what `syncd validate` wants).
+	AllReleases bool
+}
+
+// Plan loads the fleet repo in fsys and plans each of its sites. The error
+// is for a cancelled ctx only: everything wrong with the repo is in
 // Revision.Problems.
-func Plan(ctx context.Context, fsys fs.FS, revision string, cache *render.Cache) (*Revision, error) {
+func Plan(ctx context.Context, fsys fs.FS, opts Options) (*Revision, error) {
+	cache, revision := opts.Cache, opts.Revision
+	if cache == nil {
+		cache = render.NewCache()
+	}
 	repo, loadErr := fleet.Load(fsys)
 	if repo == nil {
 		return nil, fmt.Errorf("loading fleet repo: %w", loadErr)
@@ -81,7 +97,9 @@ func Plan(ctx context.Context, fsys fs.FS, revision string, cache *render.Cache)
 			}
 		}
 	}
-	renderOtherReleases(ctx, rev, renderer, probs)
+	if opts.AllReleases {
+		renderOtherReleases(ctx, rev, renderer, probs)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ const exampleFleet = "../../examples/fleet-repo"
 
 func TestPlanExampleFleet(t *testing.T) {
 	cache := render.NewCache()
-	rev, err := Plan(context.Background(), os.DirFS(exampleFleet), "", cache)
+	rev, err := Plan(context.Background(), os.DirFS(exampleFleet), Options{Cache: cache, AllReleases: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func TestPlanExampleFleet(t *testing.T) {
 		t.Fatal("nothing rendered")
 	}
 	// The same revision again renders nothing.
-	if _, err := Plan(context.Background(), os.DirFS(exampleFleet), "", cache); err != nil {
+	if _, err := Plan(context.Background(), os.DirFS(exampleFleet), Options{Cache: cache, AllReleases: true}); err != nil {
 		t.Fatal(err)
 	}
 	if got := cache.Builds(); got != builds {

@@ -343,6 +343,9 @@ func (sn *Snapshot) read(fn func() error) error {
 	}
 	sn.st.Reindex()
 	if err = fn(); err != nil {
+		if sn.src == nil { // a Local checkout: nothing to re-clone
+			return fmt.Errorf("reading commit %s: %w", sn.sha, err)
+		}
 		sn.src.suspect.Store(true)
 		sn.src.log.Warn("reading the local repository failed; it will be re-cloned on the next fetch", "commit", sn.sha, "error", err)
 		return fmt.Errorf("reading commit %s from the local repository: %w", sn.sha, err)
