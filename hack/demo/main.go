@@ -180,9 +180,18 @@ func (d *demo) run(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if err := d.startSite(ctx, name, i == 0 && d.promoterOn()); err != nil {
+		if err := d.startSite(ctx, name, i == 0 && strings.HasPrefix(d.promoter, promoterRuns)); err != nil {
 			return err
 		}
+	}
+	if d.promoter == promoterInProcess {
+		pctx, cancel := context.WithCancel(ctx)
+		done, err := d.runPromoter(pctx, d.opts.interval)
+		if err != nil {
+			cancel()
+			return err
+		}
+		d.onStop(func() error { cancel(); <-done; return nil })
 	}
 	d.instr = d.instructions()
 	if err := os.WriteFile(filepath.Join(d.work, "INSTRUCTIONS.txt"), []byte(d.instr), 0o644); err != nil {
@@ -266,7 +275,7 @@ func (d *demo) detectPromoter(ctx context.Context) string {
 	}
 	help, _ := exec.CommandContext(ctx, d.syncd, "run", "--help").CombinedOutput()
 	if !strings.Contains(string(help), "--promote") {
-		return "not in this build of syncd (`syncd run` has no --promote yet): commit channel bumps yourself"
+		return promoterInProcess
 	}
 	args := append([]string{"promote", "--once", "--dry-run", "--cache-dir", filepath.Join(d.work, "promote-probe")}, d.gitFlags()...)
 	out, err := exec.CommandContext(ctx, d.syncd, args...).CombinedOutput()
@@ -276,8 +285,11 @@ func (d *demo) detectPromoter(ctx context.Context) string {
 	return promoterRuns + ", in the daemon of site " + d.opts.sites[0]
 }
 
-// promoterOn reports whether the first site's daemon runs the promoter.
-func (d *demo) promoterOn() bool { return strings.HasPrefix(d.promoter, promoterRuns) }
+// promoterOn reports whether a promoter runs: in the first site's daemon or
+// in the demo process.
+func (d *demo) promoterOn() bool {
+	return strings.HasPrefix(d.promoter, promoterRuns) || d.promoter == promoterInProcess
+}
 
 // promoterRuns starts the description of a running promoter.
 const promoterRuns = "syncd run --promote"
@@ -465,6 +477,15 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// logFile opens path for a log, or discards the log when it cannot.
+func logFile(path string) io.Writer {
+	f, err := os.Create(path)
+	if err != nil {
+		return io.Discard
+	}
+	return f
 }
 
 func tail(path string, n int) string {
