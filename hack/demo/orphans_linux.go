@@ -27,6 +27,13 @@ func adoptOrphans() error {
 // has normally been stopped already; this is the last line of defence.
 func killChildren(timeout time.Duration) []string {
 	var killed []string
+	// Orphans adopted from sshd (a session serving git-upload-pack to a
+	// syncd that was stopped first) end by themselves once their connection
+	// is gone: give them a moment, reaping them, before killing anything.
+	for grace := time.Now().Add(5 * time.Second); time.Now().Before(grace) && len(runningChildren(os.Getpid())) > 0; {
+		reapZombies()
+		time.Sleep(50 * time.Millisecond)
+	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		children := runningChildren(os.Getpid())
@@ -39,17 +46,21 @@ func killChildren(timeout time.Duration) []string {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 			killed = append(killed, fmt.Sprintf("%d (%s)", pid, strings.ReplaceAll(strings.TrimRight(string(cmdline), "\x00"), "\x00", " ")))
 		}
-		// Reap them (and any zombie child): nobody else waits for adopted
-		// orphans.
-		for {
-			pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
-			if pid <= 0 || err != nil {
-				break
-			}
-		}
+		reapZombies()
 		time.Sleep(50 * time.Millisecond)
 	}
 	return killed
+}
+
+// reapZombies waits for every child that has exited: nobody else waits for
+// adopted orphans.
+func reapZombies() {
+	for {
+		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
 }
 
 // runningChildren lists the running (not zombie) children of parent.
