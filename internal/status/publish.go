@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -28,8 +29,10 @@ type Publisher struct {
 	log  hclog.Logger
 
 	mu       sync.Mutex
-	digest   [sha256.Size]byte // of the report last published
-	known    bool              // digest is set
+	refresh  time.Duration     // how often an unchanged report is refreshed
+	digest   [sha256.Size]byte // of the report last published, without RefreshedAt
+	at       time.Time         // RefreshedAt of the report last published
+	known    bool              // digest and at are set
 	disabled bool              // the deploy key may not push
 }
 
@@ -39,12 +42,26 @@ func NewPublisher(src Committer, site string, log hclog.Logger) *Publisher {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Publisher{src: src, site: site, log: log.With("site", site, "branch", Branch(site))}
+	return &Publisher{src: src, site: site, refresh: DefaultRefresh, log: log.With("site", site, "branch", Branch(site))}
 }
 
-// Publish pushes st's report unless it is the report this Publisher last
-// published, and reports whether it committed: true when the branch now holds
-// this report. The last published report is remembered in memory only, so the
+// SetRefresh sets how often Publish refreshes the liveness time of a report
+// that did not otherwise change (fleet.yaml spec.reports.refresh);
+// DefaultRefresh when d is not positive.
+func (p *Publisher) SetRefresh(d time.Duration) {
+	if d <= 0 {
+		d = DefaultRefresh
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refresh = d
+}
+
+// Publish pushes st's report, refreshed at st.UpdatedAt, unless it differs
+// from the report this Publisher last published only by a liveness time less
+// than the refresh interval (SetRefresh) older, and reports whether it
+// committed: true when the branch now holds this report. An idle site so
+// pushes one small commit per refresh interval. The last published report is remembered in memory only, so the
 // first Publish after a restart always commits; gitsource compares the
 // result with the branch's current commit and pushes nothing when the report
 // there is the same.
@@ -58,14 +75,18 @@ func (p *Publisher) Publish(ctx context.Context, st *SiteStatus) (bool, error) {
 	if st.Site != p.site {
 		return false, fmt.Errorf("publishing status of site %q with the publisher of site %q", st.Site, p.site)
 	}
-	data, err := NewReport(st).Marshal()
+	report := NewReport(st)
+	data, err := report.Marshal()
 	if err != nil {
 		return false, err
 	}
-	digest := sha256.Sum256(data)
+	digest, err := contentDigest(report)
+	if err != nil {
+		return false, err
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.disabled || (p.known && digest == p.digest) {
+	if p.disabled || (p.known && digest == p.digest && report.RefreshedAt.Sub(p.at) < p.refresh) {
 		return false, nil
 	}
 	_, err = p.src.Commit(ctx, gitsource.CommitRequest{
@@ -86,8 +107,19 @@ func (p *Publisher) Publish(ctx context.Context, st *SiteStatus) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("publishing status report of site %s: %w", p.site, err)
 	}
-	p.digest, p.known = digest, true
+	p.digest, p.at, p.known = digest, report.RefreshedAt, true
 	return true, nil
+}
+
+// contentDigest is the digest of r without its liveness time.
+func contentDigest(r *Report) ([sha256.Size]byte, error) {
+	c := *r
+	c.RefreshedAt = time.Time{}
+	data, err := c.Marshal()
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(data), nil
 }
 
 // Disabled reports whether Publish gave up because the server refuses the

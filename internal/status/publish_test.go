@@ -105,11 +105,19 @@ func TestPublishReplacesTheStatusBranchOnChange(t *testing.T) {
 		t.Errorf("commit message %q", msg)
 	}
 
-	// A later sync that changed nothing but its time pushes nothing.
-	publish(t, p, sampleStatus(t1.Add(time.Hour)), false)
+	// A later sync that changed nothing but its time pushes nothing until
+	// the refresh interval has passed; then it refreshes the liveness time.
+	publish(t, p, sampleStatus(t1.Add(DefaultRefresh-time.Second)), false)
 	if got := f.checkBranch(st); got != first {
 		t.Fatalf("branch moved to %s without a change", got)
 	}
+	refreshed := sampleStatus(t1.Add(DefaultRefresh))
+	publish(t, p, refreshed, true)
+	if got := f.checkBranch(refreshed); got == first {
+		t.Fatal("the liveness time was not refreshed")
+	}
+	p.SetRefresh(time.Hour)
+	publish(t, p, sampleStatus(t1.Add(DefaultRefresh+30*time.Minute)), false)
 
 	changed := sampleStatus(t1.Add(2 * time.Hour))
 	changed.Products[1].Health = health.Progressing

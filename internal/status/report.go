@@ -63,9 +63,12 @@ type ReportProduct struct {
 	Note      string     `json:"note,omitempty" yaml:"note,omitempty"`
 }
 
-// NewReport is the report of st.
+// NewReport is the report of st, refreshed at st.UpdatedAt.
 func NewReport(st *SiteStatus) *Report {
-	r := &Report{APIVersion: ReportAPIVersion, Kind: ReportKind, Site: st.Site, Revision: st.Revision}
+	r := &Report{
+		APIVersion: ReportAPIVersion, Kind: ReportKind, FormatVersion: ReportFormatVersion,
+		Site: st.Site, Revision: st.Revision, RefreshedAt: zeroOrNormal(st.UpdatedAt),
+	}
 	for _, p := range st.Products {
 		rp := ReportProduct{
 			Name: p.Name, Version: p.Version, VersionSince: zeroOrNormal(p.VersionSince),
@@ -74,6 +77,12 @@ func NewReport(st *SiteStatus) *Report {
 		}
 		for _, t := range p.Transitions {
 			rp.Transitions = append(rp.Transitions, Transition{From: t.From, To: t.To, At: zeroOrNormal(t.At)})
+		}
+		for _, iv := range p.Intervals {
+			rp.Intervals = append(rp.Intervals, Interval{Health: iv.Health, From: zeroOrNormal(iv.From)})
+		}
+		if p.Earlier != nil {
+			rp.Earlier = &Tally{Until: zeroOrNormal(p.Earlier.Until), HealthySeconds: p.Earlier.HealthySeconds, ErrorSeconds: p.Earlier.ErrorSeconds}
 		}
 		r.Products = append(r.Products, rp)
 	}
@@ -106,13 +115,49 @@ func ParseReport(data []byte) (*Report, error) {
 	if r.Site == "" {
 		return nil, fmt.Errorf("decoding status report: no site")
 	}
+	if r.FormatVersion < 0 {
+		return nil, fmt.Errorf("decoding status report of site %s: invalid format version %d", r.Site, r.FormatVersion)
+	}
 	if r.FormatVersion > ReportFormatVersion {
 		return nil, fmt.Errorf("decoding status report of site %s: format version %d is newer than this syncd reads (%d)", r.Site, r.FormatVersion, ReportFormatVersion)
 	}
 	if r.FormatVersion == 0 {
 		r.FormatVersion = 1
 	}
+	if err := r.validate(); err != nil {
+		return nil, fmt.Errorf("decoding status report of site %s: %w", r.Site, err)
+	}
 	return r, nil
+}
+
+// validate checks what readers rely on: named products and known health
+// states.
+func (r *Report) validate() error {
+	for i, p := range r.Products {
+		if p.Name == "" {
+			return fmt.Errorf("products[%d]: no name", i)
+		}
+		if !knownHealth(p.Health) {
+			return fmt.Errorf("product %s: health %q is not one of %s, %s, %s, %s", p.Name, p.Health, health.Healthy, health.Progressing, health.Error, health.Unknown)
+		}
+		for j, iv := range p.Intervals {
+			if !knownHealth(iv.Health) {
+				return fmt.Errorf("product %s: intervals[%d]: health %q is unknown", p.Name, j, iv.Health)
+			}
+		}
+		if t := p.Earlier; t != nil && (t.HealthySeconds < 0 || t.ErrorSeconds < 0) {
+			return fmt.Errorf("product %s: earlier: negative seconds", p.Name)
+		}
+	}
+	return nil
+}
+
+func knownHealth(s health.State) bool {
+	switch s {
+	case health.Healthy, health.Progressing, health.Error, health.Unknown:
+		return true
+	}
+	return false
 }
 
 // zeroOrNormal is t normalized, keeping the zero time zero.

@@ -10,6 +10,11 @@ import (
 // are dropped first.
 const MaxTransitions = 10
 
+// MaxIntervals bounds the health intervals kept per product; beyond it the
+// oldest are folded into the product's Earlier tally, so no time on the
+// version is lost however often the product flaps.
+const MaxIntervals = 64
+
 // SiteStatus is what syncd knows about one site after its last sync. Times
 // are UTC with second precision.
 type SiteStatus struct {
@@ -42,6 +47,12 @@ type ProductStatus struct {
 	// Transitions are the most recent health changes, oldest first, at most
 	// MaxTransitions.
 	Transitions []Transition `json:"transitions,omitempty" yaml:"transitions,omitempty"`
+	// Intervals are the product's health since VersionSince, oldest first,
+	// neighbours of equal health merged, at most MaxIntervals; they restart
+	// when the version changes.
+	Intervals []Interval `json:"intervals,omitempty" yaml:"intervals,omitempty"`
+	// Earlier sums the time on the version folded out of Intervals.
+	Earlier *Tally `json:"earlier,omitempty" yaml:"earlier,omitempty"`
 	// Objects counts the product's objects at the site.
 	Objects int `json:"objects" yaml:"objects"`
 	// Drift counts the objects the last sync created or configured back to

@@ -80,6 +80,7 @@ func product(prev *ProductStatus, res reconcile.Result, conflicts int, now time.
 	}
 	if prev == nil {
 		p.Since, p.VersionSince = now, now
+		p.Intervals = []Interval{{Health: p.Health, From: now}}
 		return p
 	}
 	p.Since, p.VersionSince = prev.Since, prev.VersionSince
@@ -93,11 +94,66 @@ func product(prev *ProductStatus, res reconcile.Result, conflicts int, now time.
 	}
 	if p.Version != prev.Version || p.VersionSince.IsZero() {
 		p.VersionSince = now
+		p.Intervals = []Interval{{Health: p.Health, From: now}}
+	} else {
+		p.Intervals, p.Earlier = addInterval(prev.intervals(), prev.Earlier, p.Health, now)
 	}
 	if p.Since.IsZero() {
 		p.Since = now
 	}
 	return p
+}
+
+// intervals are p's health intervals; a status written before intervals
+// existed starts them at its current health, from Since (or VersionSince
+// when later): what it knew of earlier time is not accounted.
+func (p *ProductStatus) intervals() []Interval {
+	if len(p.Intervals) > 0 || p.Earlier != nil {
+		return p.Intervals
+	}
+	from := p.Since
+	if from.IsZero() || p.VersionSince.After(from) {
+		from = p.VersionSince
+	}
+	return []Interval{{Health: p.Health, From: from}}
+}
+
+// addInterval returns intervals (with the tally earlier) after the product
+// was seen with health h at: a new interval when h differs from the last
+// one's, then the oldest intervals beyond MaxIntervals folded into the
+// tally. It modifies neither argument.
+func addInterval(intervals []Interval, earlier *Tally, h health.State, at time.Time) ([]Interval, *Tally) {
+	out := slices.Clone(intervals)
+	if n := len(out); n == 0 || out[n-1].Health != h {
+		out = append(out, Interval{Health: h, From: at})
+	}
+	if len(out) <= MaxIntervals {
+		return out, cloneTally(earlier)
+	}
+	t := Tally{}
+	if earlier != nil {
+		t = *earlier
+	}
+	for len(out) > MaxIntervals {
+		secs := int64(out[1].From.Sub(out[0].From) / time.Second)
+		switch out[0].Health {
+		case health.Healthy:
+			t.HealthySeconds += max(secs, 0)
+		case health.Error:
+			t.ErrorSeconds += max(secs, 0)
+		}
+		t.Until = out[1].From
+		out = out[1:]
+	}
+	return slices.Clone(out), &t
+}
+
+func cloneTally(t *Tally) *Tally {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
 }
 
 // untouched reports whether the sync changed nothing of res's product at the
@@ -133,6 +189,8 @@ func (st *SiteStatus) clone() *SiteStatus {
 	c.Products = slices.Clone(st.Products)
 	for i := range c.Products {
 		c.Products[i].Transitions = slices.Clone(c.Products[i].Transitions)
+		c.Products[i].Intervals = slices.Clone(c.Products[i].Intervals)
+		c.Products[i].Earlier = cloneTally(c.Products[i].Earlier)
 	}
 	return &c
 }

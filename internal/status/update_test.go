@@ -19,7 +19,8 @@ var (
 
 func TestUpdate(t *testing.T) {
 	web := func(mut func(*ProductStatus)) ProductStatus {
-		p := ProductStatus{Name: "web", Version: "1.0.0", VersionSince: t0, Health: health.Healthy, Since: t0, Objects: 3}
+		p := ProductStatus{Name: "web", Version: "1.0.0", VersionSince: t0, Health: health.Healthy, Since: t0, Objects: 3,
+			Intervals: []Interval{{Health: health.Healthy, From: t0}}}
 		if mut != nil {
 			mut(&p)
 		}
@@ -43,7 +44,8 @@ func TestUpdate(t *testing.T) {
 		{
 			name:    "first sync: since now, no transition",
 			results: []reconcile.Result{{Product: "web", Version: "1.0.0", Created: 3, Health: health.Healthy}},
-			want:    []ProductStatus{{Name: "web", Version: "1.0.0", VersionSince: t1, Health: health.Healthy, Since: t1, Objects: 3}},
+			want: []ProductStatus{{Name: "web", Version: "1.0.0", VersionSince: t1, Health: health.Healthy, Since: t1, Objects: 3,
+				Intervals: []Interval{{Health: health.Healthy, From: t1}}}},
 		},
 		{
 			name:    "same health keeps since and clears the last error",
@@ -58,6 +60,7 @@ func TestUpdate(t *testing.T) {
 			want: []ProductStatus{web(func(p *ProductStatus) {
 				p.Health, p.Since = health.Error, t1
 				p.Transitions = []Transition{{From: health.Healthy, To: health.Error, At: t1}}
+				p.Intervals = []Interval{{Health: health.Healthy, From: t0}, {Health: health.Error, From: t1}}
 			})},
 		},
 		{
@@ -67,6 +70,7 @@ func TestUpdate(t *testing.T) {
 			want: []ProductStatus{web(func(p *ProductStatus) {
 				p.Health, p.Since = health.Progressing, t1
 				p.Transitions = append(append([]Transition{}, manyTransitions[1:]...), Transition{From: health.Healthy, To: health.Progressing, At: t1})
+				p.Intervals = []Interval{{Health: health.Healthy, From: t0}, {Health: health.Progressing, From: t1}}
 			})},
 		},
 		{
@@ -77,6 +81,17 @@ func TestUpdate(t *testing.T) {
 			conflicts: map[string]int{"web": 2, "other": 5},
 			want: []ProductStatus{web(func(p *ProductStatus) {
 				p.Version, p.VersionSince, p.Objects, p.Drift, p.Conflicts, p.Yielded = "1.1.0", t1, 4, 2, 2, 1
+				p.Intervals = []Interval{{Health: health.Healthy, From: t1}}
+			})},
+		},
+		{
+			name: "a status from before intervals starts them at its health since Since",
+			prev: prevWith(web(func(p *ProductStatus) { p.Intervals, p.Health, p.Since = nil, health.Progressing, t0.Add(time.Minute) })),
+			results: []reconcile.Result{{Product: "web", Version: "1.0.0", Unchanged: 3, Health: health.Healthy}},
+			want: []ProductStatus{web(func(p *ProductStatus) {
+				p.Since = t1
+				p.Transitions = []Transition{{From: health.Progressing, To: health.Healthy, At: t1}}
+				p.Intervals = []Interval{{Health: health.Progressing, From: t0.Add(time.Minute)}, {Health: health.Healthy, From: t1}}
 			})},
 		},
 		{
@@ -100,9 +115,9 @@ func TestUpdate(t *testing.T) {
 				{Product: "c", Health: health.Unknown, Err: errors.New("bust")},
 			},
 			want: []ProductStatus{
-				{Name: "a", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "boom"},
-				{Name: "b", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "bang"},
-				{Name: "c", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "bust"},
+				{Name: "a", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "boom", Intervals: []Interval{{Health: health.Unknown, From: t1}}},
+				{Name: "b", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "bang", Intervals: []Interval{{Health: health.Unknown, From: t1}}},
+				{Name: "c", Health: health.Unknown, Since: t1, VersionSince: t1, Note: "bust", Intervals: []Interval{{Health: health.Unknown, From: t1}}},
 			},
 			wantErr: "a: boom (and 2 more failed products)",
 		},
@@ -113,6 +128,7 @@ func TestUpdate(t *testing.T) {
 			want: []ProductStatus{web(func(p *ProductStatus) {
 				p.Health, p.Since, p.Objects, p.Note = health.Unknown, t1, 0, "not deployed: site excluded"
 				p.Transitions = []Transition{{From: health.Healthy, To: health.Unknown, At: t1}}
+				p.Intervals = []Interval{{Health: health.Healthy, From: t0}, {Health: health.Unknown, From: t1}}
 			})},
 		},
 		{
@@ -123,14 +139,16 @@ func TestUpdate(t *testing.T) {
 				{Product: "api", Version: "0.1.0", Created: 1, Health: health.Progressing},
 			},
 			want: []ProductStatus{
-				{Name: "api", Version: "0.1.0", VersionSince: t1, Health: health.Progressing, Since: t1, Objects: 1},
+				{Name: "api", Version: "0.1.0", VersionSince: t1, Health: health.Progressing, Since: t1, Objects: 1,
+					Intervals: []Interval{{Health: health.Progressing, From: t1}}},
 				web(nil),
 			},
 		},
 		{
 			name:    "empty health is unknown",
 			results: []reconcile.Result{{Product: "web", Version: "1.0.0", Created: 1}},
-			want:    []ProductStatus{{Name: "web", Version: "1.0.0", VersionSince: t1, Health: health.Unknown, Since: t1, Objects: 1}},
+			want: []ProductStatus{{Name: "web", Version: "1.0.0", VersionSince: t1, Health: health.Unknown, Since: t1, Objects: 1,
+				Intervals: []Interval{{Health: health.Unknown, From: t1}}}},
 		},
 	}
 	for _, tt := range tests {
@@ -203,5 +221,48 @@ func TestOpenConflicts(t *testing.T) {
 	})
 	if want := map[string]int{"web": 2, "api": 1}; !reflect.DeepEqual(got, want) {
 		t.Fatalf("OpenConflicts = %v, want %v", got, want)
+	}
+}
+
+// TestIntervalsAreBoundedWithoutLosingTime flaps a product far beyond
+// MaxIntervals and checks that its time on the version adds up exactly.
+func TestIntervalsAreBoundedWithoutLosingTime(t *testing.T) {
+	var st *SiteStatus
+	now := t0
+	var wantHealthy, wantError time.Duration
+	states := []health.State{health.Healthy, health.Error, health.Progressing, health.Healthy} // two healthy in a row merge
+	for i := range 300 {
+		h := states[i%len(states)]
+		rep := &reconcile.Report{Site: "eu-1", Results: []reconcile.Result{{Product: "web", Version: "1.0.0", Unchanged: 1, Health: h}}}
+		st = Update(st, rep, nil, now)
+		step := time.Duration(i%7+1) * time.Minute
+		switch h {
+		case health.Healthy:
+			wantHealthy += step
+		case health.Error:
+			wantError += step
+		}
+		now = now.Add(step)
+	}
+	p := st.Products[0]
+	if len(p.Intervals) != MaxIntervals || p.Earlier == nil || !p.Earlier.Until.Equal(p.Intervals[0].From) {
+		t.Fatalf("%d intervals, earlier %+v; want %d and a tally up to the first", len(p.Intervals), p.Earlier, MaxIntervals)
+	}
+	for i := 1; i < len(p.Intervals); i++ {
+		if p.Intervals[i].Health == p.Intervals[i-1].Health {
+			t.Fatalf("intervals %d and %d have the same health %s", i-1, i, p.Intervals[i].Health)
+		}
+	}
+	rp := NewReport(st).Products[0]
+	got := rp.TimeOnVersion(now, now)
+	want := TimeOnVersion{Total: now.Sub(t0), Healthy: wantHealthy, Error: wantError}
+	if got != want {
+		t.Fatalf("TimeOnVersion = %+v, want %+v", got, want)
+	}
+	// A new version starts over.
+	rep := &reconcile.Report{Site: "eu-1", Results: []reconcile.Result{{Product: "web", Version: "1.1.0", Unchanged: 1, Health: health.Healthy}}}
+	p = Update(st, rep, nil, now).Products[0]
+	if p.Earlier != nil || !reflect.DeepEqual(p.Intervals, []Interval{{Health: health.Healthy, From: now}}) {
+		t.Fatalf("after a new version: intervals %+v earlier %+v", p.Intervals, p.Earlier)
 	}
 }
