@@ -85,8 +85,8 @@ func TestUpdate(t *testing.T) {
 			})},
 		},
 		{
-			name: "a status from before intervals starts them at its health since Since",
-			prev: prevWith(web(func(p *ProductStatus) { p.Intervals, p.Health, p.Since = nil, health.Progressing, t0.Add(time.Minute) })),
+			name:    "a status from before intervals starts them at its health since Since",
+			prev:    prevWith(web(func(p *ProductStatus) { p.Intervals, p.Health, p.Since = nil, health.Progressing, t0.Add(time.Minute) })),
 			results: []reconcile.Result{{Product: "web", Version: "1.0.0", Unchanged: 3, Health: health.Healthy}},
 			want: []ProductStatus{web(func(p *ProductStatus) {
 				p.Since = t1
