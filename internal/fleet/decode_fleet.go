@@ -3,6 +3,7 @@ package fleet
 import (
 	"path"
 	"strings"
+	"time"
 )
 
 // decodeFleet decodes and validates fleet.yaml. It returns the fleet when
@@ -26,6 +27,7 @@ func decodeFleet(file string, data []byte, r *refs) (*Fleet, *document) {
 	d.checkRollout(spec.child("rollout"), f.Spec.Rollout)
 	d.checkFreeze(spec.child("freeze"), f.Spec.Freeze)
 	d.checkCriteria(spec.child("criteria"), f.Spec.Criteria)
+	d.checkReports(spec.child("reports"), &f.Spec.Reports)
 	d.checkPipelines(spec.child("pipelines"), f.Spec.Pipelines, &refs{
 		channels: order, channelOrder: f.Spec.Channels, products: r.products, sites: r.sites,
 	})
@@ -77,6 +79,22 @@ func (d *document) checkRollout(p fieldPath, r Rollout) {
 func (d *document) checkCriteria(p fieldPath, c Criteria) {
 	d.checkShare(p.child("healthyThreshold"), c.HealthyThreshold)
 	d.checkShare(p.child("unhealthyThreshold"), c.UnhealthyThreshold)
+}
+
+// checkReports fills in the report timing defaults and validates it.
+func (d *document) checkReports(p fieldPath, r *Reports) {
+	if r.Refresh.Duration == 0 {
+		r.Refresh.Duration = DefaultReportRefresh
+	}
+	if r.StaleAfter.Duration == 0 {
+		r.StaleAfter.Duration = DefaultReportStaleAfter
+	}
+	if r.Refresh.Duration < time.Second {
+		d.errorf(p.child("refresh"), "must be at least 1s, got %s", r.Refresh.Duration)
+	}
+	if r.StaleAfter.Duration <= r.Refresh.Duration {
+		d.errorf(p.child("staleAfter"), "must be longer than refresh (%s), got %s: every site would look stale between refreshes", r.Refresh.Duration, r.StaleAfter.Duration)
+	}
 }
 
 func (d *document) checkShare(p fieldPath, v *float64) {

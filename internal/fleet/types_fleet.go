@@ -1,5 +1,7 @@
 package fleet
 
+import "time"
+
 // Fleet is fleet.yaml: the channels, the defaults and the promotion
 // pipelines of the whole fleet.
 type Fleet struct {
@@ -24,6 +26,28 @@ type FleetSpec struct {
 	Criteria Criteria `json:"criteria,omitzero"`
 	// Pipelines say how versions of products move from channel to channel.
 	Pipelines []Pipeline `json:"pipelines,omitempty"`
+	// Reports tunes the sites' status reports. Load fills in the defaults.
+	Reports Reports `json:"reports,omitzero"`
+}
+
+// Default report timing, from SPEC §4.
+const (
+	// DefaultReportRefresh is how often a site refreshes its report's
+	// liveness time when nothing else changes.
+	DefaultReportRefresh = 5 * time.Minute
+	// DefaultReportStaleAfter is how old a report's liveness time may grow
+	// before readers treat the site as unknown.
+	DefaultReportStaleAfter = 15 * time.Minute
+)
+
+// Reports tunes the status reports sites publish (SPEC §4).
+type Reports struct {
+	// Refresh is how often a site pushes its unchanged report to refresh its
+	// liveness time: one small push per site per Refresh.
+	Refresh Duration `json:"refresh,omitzero"`
+	// StaleAfter is the age of a report's liveness time after which readers
+	// treat the site as unknown; longer than Refresh.
+	StaleAfter Duration `json:"staleAfter,omitzero"`
 }
 
 // Rollout limits the pace at which sites pick up a new version.

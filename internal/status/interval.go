@@ -3,6 +3,7 @@ package status
 import (
 	"time"
 
+	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/health"
 )
 
@@ -13,11 +14,11 @@ const (
 	// ReportFormatVersion is the version this syncd writes.
 	ReportFormatVersion = 2
 	// DefaultRefresh is how often a site refreshes its report's liveness
-	// time when nothing else changes.
-	DefaultRefresh = 5 * time.Minute
+	// time when nothing else changes (fleet.yaml spec.reports.refresh).
+	DefaultRefresh = fleet.DefaultReportRefresh
 	// DefaultStaleAfter is how old a report's liveness time may be before
-	// readers treat the site as unknown.
-	DefaultStaleAfter = 15 * time.Minute
+	// readers treat the site as unknown (spec.reports.staleAfter).
+	DefaultStaleAfter = fleet.DefaultReportStaleAfter
 )
 
 // Interval is a period during which a product had one health. It lasts
