@@ -42,6 +42,7 @@ func (s *Source) storage() (*filesystem.Storage, error) {
 	}
 	s.store = st
 	s.intact = intact{}
+	s.dirInfo, _ = os.Stat(s.dir)
 	return st, nil
 }
 

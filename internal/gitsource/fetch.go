@@ -60,13 +60,13 @@ func (s *Source) Head(ctx context.Context) (string, error) {
 // whether the revision differs from what the previous Fetch returned (always
 // true for the first).
 func (s *Source) Fetch(ctx context.Context) (rev Revision, changed bool, err error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return Revision{}, false, err
 	}
 	defer unlock()
+	ctx, cancel := s.withTimeout(ctx) // the wait for the lock is not the server's time
+	defer cancel()
 	heads, err := s.sync(ctx, s.branch)
 	if err != nil {
 		return Revision{}, false, err

@@ -43,6 +43,7 @@ func openSession[S transport.Session](ctx context.Context, s *Source, op string,
 		err  error
 	}
 	auth, hk := s.auth()
+	s.sessions.Add(1)
 	done := make(chan result, 1)
 	go func() {
 		var r result

@@ -14,6 +14,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -51,8 +52,8 @@ type Options struct {
 	KnownHostsFile           string
 	InsecureSkipHostKeyCheck bool
 	// CacheDir holds the local bare repository (one per URL) between
-	// reconciles and across restarts. Required. Only one Source at a time
-	// may use the repository of one URL in a CacheDir.
+	// reconciles and across restarts. Required. Sources in one or several
+	// processes may share it: they take turns through a file lock.
 	CacheDir string
 	// Timeout bounds each network operation (connect, list, fetch or push);
 	// DefaultTimeout when zero.
@@ -94,6 +95,10 @@ type Source struct {
 	store  *filesystem.Storage // guarded by mu; nil until opened
 	intact intact              // guarded by mu; what verify found readable
 	last   string              // guarded by mu; revision the last Fetch returned
+	// dirInfo identifies the directory store was opened from, and stamp
+	// its pack files when s last released it; guarded by mu.
+	dirInfo os.FileInfo
+	stamp   int64
 
 	// suspect is set when reading a snapshot found the local repository
 	// damaged; the next Fetch re-clones.
@@ -101,7 +106,14 @@ type Source struct {
 	// fetches counts pack downloads (tests assert that nothing changed means
 	// nothing fetched).
 	fetches atomic.Int64
+	// sessions counts connections to the server (round trips of listing
+	// references, each followed by at most one pack).
+	sessions atomic.Int64
 }
+
+// Sessions is how many connections to the server s has opened: each lists
+// the server's references and transfers at most one pack.
+func (s *Source) Sessions() int64 { return s.sessions.Load() }
 
 // New validates opts, loads the deploy key and returns a Source. It does not
 // touch the network.
@@ -183,14 +195,52 @@ func (s *Source) Endpoint() Endpoint { return s.ep }
 // Branch is the tracked branch.
 func (s *Source) Branch() string { return s.branch }
 
-// lock waits for exclusive use of the local repository.
+// lock waits for exclusive use of the local repository: first among this
+// process's users of s, then among processes sharing the cache directory
+// (a file lock). Another process may have replaced the repository (a
+// re-clone) while s did not hold the lock; s then reopens it.
 func (s *Source) lock(ctx context.Context) (unlock func(), err error) {
 	select {
 	case s.mu <- struct{}{}:
-		return func() { <-s.mu }, nil
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for the local repository: %w", ctx.Err())
 	}
+	if err := os.MkdirAll(filepath.Dir(s.dir), 0o755); err != nil {
+		<-s.mu
+		return nil, fmt.Errorf("creating the cache directory: %w", err)
+	}
+	fl, err := lockFile(ctx, s.dir+".lock")
+	if err != nil {
+		<-s.mu
+		return nil, err
+	}
+	if s.store != nil && (!s.sameDir() || s.packStamp() != s.stamp) {
+		// go-git indexes pack files once: reopen to see another process's.
+		_ = s.store.Close()
+		s.store = nil
+	}
+	return func() {
+		s.stamp = s.packStamp()
+		fl.unlock()
+		<-s.mu
+	}, nil
+}
+
+// sameDir reports whether the local repository is still the directory s
+// opened.
+func (s *Source) sameDir() bool {
+	fi, err := os.Stat(s.dir)
+	return err == nil && s.dirInfo != nil && os.SameFile(fi, s.dirInfo)
+}
+
+// packStamp changes whenever a pack file is added to or removed from the
+// local repository.
+func (s *Source) packStamp() int64 {
+	fi, err := os.Stat(filepath.Join(s.dir, "objects", "pack"))
+	if err != nil {
+		return 0
+	}
+	return fi.ModTime().UnixNano()
 }
 
 // withTimeout bounds one network operation.

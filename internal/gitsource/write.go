@@ -122,13 +122,13 @@ func (s *Source) checkRequest(req CommitRequest, branch string) error {
 
 // commitOnce makes one attempt: fetch, build, push.
 func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch string) (string, bool, error) {
-	ctx, cancel := s.withTimeout(ctx)
-	defer cancel()
 	unlock, err := s.lock(ctx)
 	if err != nil {
 		return "", false, err
 	}
 	defer unlock()
+	ctx, cancel := s.withTimeout(ctx) // the wait for the lock is not the server's time
+	defer cancel()
 	heads, err := s.sync(ctx, s.branch, branch)
 	if err != nil {
 		return "", false, err

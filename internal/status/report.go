@@ -21,7 +21,7 @@ const (
 
 // Branch is the fleet repo branch that holds site's report as its only
 // commit.
-func Branch(site string) string { return "syncd/status/" + site }
+func Branch(site string) string { return BranchPrefix + site }
 
 // Report is the content of a site's status report in Git: what the promoter
 // and `syncd fleet status` read. It holds nothing that changes when the
