@@ -45,7 +45,7 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{fsys: snap, revision: rev.SHA, hist: daemon.GitSource{Source: src}}, nil
+	return &snapshot{fsys: snap, revision: rev.SHA, hist: daemon.GitSource{Source: src}, src: src}, nil
 }
 
 func shortSHA(sha string) string {

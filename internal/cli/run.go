@@ -99,7 +99,7 @@ step; a stopped apply is safe to resume.`,
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
-	cmd.Flags().BoolVar(&publishStatus, "publish-status", true, "publish the site's status report as branch syncd/status/<site> (needs a deploy key with write access; a read-only key is logged once and skipped)")
+	cmd.Flags().BoolVar(&publishStatus, "publish-status", true, publishStatusUsage)
 	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
 	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")

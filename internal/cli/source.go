@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 )
 
@@ -15,6 +16,8 @@ type snapshot struct {
 	revision string
 	// hist reads earlier revisions; nil for --repo-dir.
 	hist reconcile.History
+	// src is the fleet repo fetched (--repo); nil for --repo-dir.
+	src *gitsource.Source
 }
 
 // planSite reads the fleet repo (--repo-dir or --repo) and plans --site.

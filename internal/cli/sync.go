@@ -11,13 +11,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newSyncCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
-	var once bool
+	var once, publishStatus bool
 	var healthTimeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "sync --once [flags]",
@@ -44,7 +45,11 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 				return err
 			}
 			r := f.newReconciler(c, s.err, healthTimeout)
-			plan, err := f.gatedPlan(cmd.Context(), s, r)
+			snap, err := f.openSnapshot(cmd.Context(), s)
+			if err != nil {
+				return err
+			}
+			plan, err := r.Plan(cmd.Context(), snap.fsys, snap.revision, snap.hist)
 			if err != nil {
 				return err
 			}
@@ -57,8 +62,12 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				return err
 			}
-			if err := recordStatus(cmd.Context(), c, f.namespace, f.site, rep); err != nil {
+			st, err := recordStatus(cmd.Context(), c, f.namespace, f.site, rep)
+			if err != nil {
 				fmt.Fprintf(s.err, "warning: recording the site status: %v\n", err)
+			}
+			if publishStatus && st != nil && snap.src != nil {
+				publishReport(cmd.Context(), s, snap.src, st)
 			}
 			if err := printSummary(s, rep); err != nil {
 				return err
@@ -71,6 +80,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	}
 	cmd.Flags().BoolVar(&once, "once", false, "run one reconcile and exit")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long to wait for applied products to become healthy")
+	cmd.Flags().BoolVar(&publishStatus, "publish-status", true, publishStatusUsage)
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
@@ -124,18 +134,37 @@ func firstLine(s string) string {
 	return s
 }
 
+// publishStatusUsage describes --publish-status of run and sync.
+const publishStatusUsage = "publish the site's status report as branch syncd/status/<site> of --repo (needs a deploy key with write access; a read-only key is reported and skipped)"
+
 // recordStatus keeps the site status in the cluster after a one-off sync, as
-// the daemon does, so `syncd status` shows it.
-func recordStatus(ctx context.Context, c client.Client, namespace, site string, rep *reconcile.Report) error {
+// the daemon does, so `syncd status` shows it, and returns it.
+func recordStatus(ctx context.Context, c client.Client, namespace, site string, rep *reconcile.Report) (*status.SiteStatus, error) {
 	store := status.NewStore(c, namespace, site)
 	prev, err := store.Load(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	list, err := conflict.NewStore(c, namespace).List(ctx, site)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	_, err = store.Save(ctx, status.Update(prev, rep, status.OpenConflicts(list), time.Now()))
-	return err
+	st := status.Update(prev, rep, status.OpenConflicts(list), time.Now())
+	_, err = store.Save(ctx, st)
+	return st, err
+}
+
+// publishReport pushes st's report to the fleet repo, as the daemon does
+// after each reconcile. A failure is a warning: the sync itself succeeded.
+func publishReport(ctx context.Context, s *streams, src *gitsource.Source, st *status.SiteStatus) {
+	p := status.NewPublisher(src, st.Site, nil)
+	published, err := p.Publish(ctx, st)
+	switch {
+	case err != nil:
+		fmt.Fprintf(s.err, "warning: publishing the status report: %v\n", err)
+	case p.Disabled():
+		fmt.Fprintf(s.err, "warning: status report not published: the deploy key may not push to %s (--publish-status=false turns this off)\n", status.Branch(st.Site))
+	case published:
+		fmt.Fprintf(s.err, "status report published to branch %s\n", status.Branch(st.Site))
+	}
 }
