@@ -1,0 +1,169 @@
+// Package fleetstatus builds `syncd fleet status`: products x sites from the
+// sites' status reports and the channels of the fleet repo's head (SPEC §6).
+// Build is a pure function; the CLI fetches the reports and prints.
+package fleetstatus
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/syncd-dev/syncd/internal/health"
+	"github.com/syncd-dev/syncd/internal/status"
+)
+
+// View is the fleet's state: every product with its channels and the sites
+// that report it, and the sites whose reports could not be read.
+type View struct {
+	// Products are sorted by name.
+	Products []Product `json:"products" yaml:"products"`
+	// Unreadable are the sites whose report could not be read, sorted.
+	Unreadable []Unreadable `json:"unreadable,omitempty" yaml:"unreadable,omitempty"`
+}
+
+// Product is one product across the fleet.
+type Product struct {
+	Name string `json:"name" yaml:"name"`
+	// Channels maps each channel to the product's version on it, from the
+	// fleet repo's head.
+	Channels map[string]string `json:"channels,omitempty" yaml:"channels,omitempty"`
+	// Sites are the sites reporting the product, sorted by name.
+	Sites []Site `json:"sites,omitempty" yaml:"sites,omitempty"`
+}
+
+// Site is one product at one site, from the site's report.
+type Site struct {
+	Site      string       `json:"site" yaml:"site"`
+	Version   string       `json:"version,omitempty" yaml:"version,omitempty"`
+	Health    health.State `json:"health" yaml:"health"`
+	Drift     int          `json:"drift" yaml:"drift"`
+	Conflicts int          `json:"conflicts" yaml:"conflicts"`
+	// RefreshedAt is the report's liveness time; zero for a version-1
+	// report, which has none.
+	RefreshedAt time.Time `json:"refreshedAt,omitzero" yaml:"refreshedAt,omitempty"`
+	// AgeSeconds is how old the report was when the view was built.
+	AgeSeconds int64 `json:"ageSeconds" yaml:"ageSeconds"`
+	// Stale is set when the report is older than the staleness bound: its
+	// health counts as unknown.
+	Stale bool   `json:"stale" yaml:"stale"`
+	Note  string `json:"note,omitempty" yaml:"note,omitempty"`
+}
+
+// Unreadable names a site whose report could not be read, and why.
+type Unreadable struct {
+	Site  string `json:"site" yaml:"site"`
+	Error string `json:"error" yaml:"error"`
+}
+
+// Build is the view of reports (by site) and unreadable (by site), with
+// channels (product -> channel -> version) from the fleet repo, at now;
+// reports older than staleAfter are marked stale (status.DefaultStaleAfter
+// when 0). Products only in channels are listed without sites.
+func Build(reports map[string]*status.Report, unreadable map[string]error, channels map[string]map[string]string, now time.Time, staleAfter time.Duration) View {
+	byName := map[string]*Product{}
+	product := func(name string) *Product {
+		if p, ok := byName[name]; ok {
+			return p
+		}
+		p := &Product{Name: name}
+		byName[name] = p
+		return p
+	}
+	for name, chans := range channels {
+		product(name).Channels = maps.Clone(chans)
+	}
+	for site, r := range reports {
+		age := int64(0)
+		if !r.RefreshedAt.IsZero() {
+			age = int64(now.Sub(r.RefreshedAt) / time.Second)
+		}
+		stale := r.Stale(now, staleAfter)
+		for _, rp := range r.Products {
+			p := product(rp.Name)
+			h := rp.Health
+			if stale {
+				h = health.Unknown
+			}
+			p.Sites = append(p.Sites, Site{
+				Site: site, Version: rp.Version, Health: h, Drift: rp.Drift, Conflicts: rp.Conflicts,
+				RefreshedAt: r.RefreshedAt, AgeSeconds: age, Stale: stale, Note: rp.Note,
+			})
+		}
+	}
+	var v View
+	for _, name := range slices.Sorted(maps.Keys(byName)) {
+		p := byName[name]
+		slices.SortFunc(p.Sites, func(a, b Site) int { return cmp.Compare(a.Site, b.Site) })
+		v.Products = append(v.Products, *p)
+	}
+	for _, site := range slices.Sorted(maps.Keys(unreadable)) {
+		v.Unreadable = append(v.Unreadable, Unreadable{Site: site, Error: unreadable[site].Error()})
+	}
+	return v
+}
+
+// WriteTable prints v as a table, one row per product and site (a product
+// without sites gets one row), channels in order (the fleet's channel
+// order).
+func WriteTable(w io.Writer, v View, order []string) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PRODUCT\tCHANNELS\tSITE\tVERSION\tHEALTH\tDRIFT\tCONFLICTS\tREPORT AGE\tNOTE")
+	for _, p := range v.Products {
+		chans := channelList(p.Channels, order)
+		if len(p.Sites) == 0 {
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", p.Name, chans)
+			continue
+		}
+		for _, s := range p.Sites {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, chans, s.Site, dash(s.Version), s.Health,
+				s.Drift, s.Conflicts, age(s), s.Note)
+		}
+	}
+	return tw.Flush()
+}
+
+// channelList is "dev=1.2.0 staging=1.1.0", in order, then any channel not
+// in order by name.
+func channelList(chans map[string]string, order []string) string {
+	var parts []string
+	seen := map[string]bool{}
+	for _, ch := range order {
+		if v, ok := chans[ch]; ok {
+			parts = append(parts, ch+"="+v)
+			seen[ch] = true
+		}
+	}
+	for _, ch := range slices.Sorted(maps.Keys(chans)) {
+		if !seen[ch] {
+			parts = append(parts, ch+"="+chans[ch])
+		}
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+// age is a report's age for the table, "(stale)" appended when stale.
+func age(s Site) string {
+	if s.RefreshedAt.IsZero() {
+		return "unknown"
+	}
+	out := (time.Duration(s.AgeSeconds) * time.Second).String()
+	if s.Stale {
+		out += " (stale)"
+	}
+	return out
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
