@@ -11,7 +11,3 @@ func newPromoteCommand(*streams) *cobra.Command {
 	c.Flags().Bool("dry-run", false, "print the bumps without committing them")
 	return c
 }
-
-func newFleetStatusCommand(*streams) *cobra.Command {
-	return &cobra.Command{Use: "status", Short: "Products x sites table from the status branches", RunE: notImplemented("fleet status")}
-}
