@@ -17,13 +17,14 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/daemon"
+	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newRunCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
 	var resync, healthTimeout, retention time.Duration
-	var leaderElect, publishStatus bool
+	var leaderElect, publishStatus, promoter bool
 	var webhookSecret string
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
@@ -68,20 +69,40 @@ step; a stopped apply is safe to resume.`,
 			dcfg := daemon.Config{
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
 				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log,
+				Metrics: metrics.New(f.site),
 			}
 			if publishStatus {
 				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
 			}
 			d := daemon.New(c, dyn, c.RESTMapper(), daemon.GitSource{Source: src}, dcfg)
+			// work is what the leader runs: the reconcile loop and, with
+			// --promote, the promoter beside it.
+			work := d.Run
+			if promoter {
+				p := newPromoter(src, log.Named("promote"), dcfg.Metrics)
+				work = func(ctx context.Context) error {
+					ctx, cancel := context.WithCancel(ctx)
+					defer cancel()
+					done := make(chan struct{})
+					go func() {
+						defer close(done)
+						_ = promoteLoop(ctx, p, f.interval, nil)
+					}()
+					err := d.Run(ctx)
+					cancel()
+					<-done
+					return err
+				}
+			}
 			ctx := cmd.Context()
 			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log)
 			if err != nil {
 				return err
 			}
 			defer stopServer()
-			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval, "listen", f.listen, "webhook", webhookSecret != "", "leader_elect", leaderElect)
+			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval, "listen", f.listen, "webhook", webhookSecret != "", "leader_elect", leaderElect, "promote", promoter)
 			if !leaderElect {
-				return d.Run(ctx)
+				return work(ctx)
 			}
 			cs, err := kubernetes.NewForConfig(cfg)
 			if err != nil {
@@ -93,13 +114,14 @@ step; a stopped apply is safe to resume.`,
 				Namespace: f.namespace, Name: "syncd-" + f.site, Identity: fmt.Sprintf("%s-%d", host, os.Getpid()),
 			}, log, func(ctx context.Context) error {
 				d.SetStandby(false)
-				return d.Run(ctx)
+				return work(ctx)
 			})
 		},
 	}
 	cmd.Flags().DurationVar(&resync, "resync", 10*time.Minute, "full reconcile at least this often, even without new commits")
 	cmd.Flags().DurationVar(&healthTimeout, "health-timeout", 2*time.Minute, "how long each sync waits for health")
 	cmd.Flags().BoolVar(&publishStatus, "publish-status", true, publishStatusUsage)
+	cmd.Flags().BoolVar(&promoter, "promote", false, "also run the promoter (on the leader only): evaluate the pipelines every --interval and commit bumps and recalls (needs a deploy key with write access)")
 	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
 	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")

@@ -179,16 +179,16 @@ func TestEvaluate(t *testing.T) {
 		{name: "canary: below minSites", reports: map[string]*status.Report{"c1": healthy("c1", "1h")}, from: "staging", want: Wait, reason: "at least 2 needed"},
 		{name: "canary: excluded, unlabelled and overridden sites are not candidates",
 			reports: map[string]*status.Report{"c1": healthy("c1", "1h"), "excluded": healthy("excluded", "1h"), "plain": healthy("plain", "1h"), "override": healthy("override", "1h")},
-			from: "staging", want: Wait, reason: "at least 2 needed", sites: []string{"c1"}},
+			from:    "staging", want: Wait, reason: "at least 2 needed", sites: []string{"c1"}},
 		{name: "canary: a site on another version is not a candidate",
 			reports: map[string]*status.Report{"c1": healthy("c1", "1h"), "c2": report("c2", "1.0.0", "1h", health.Healthy, "1h")},
-			from: "staging", want: Wait, sites: []string{"c1"}},
+			from:    "staging", want: Wait, sites: []string{"c1"}},
 		{name: "canary: slow start delays but never forbids",
 			reports: map[string]*status.Report{"c1": report("c1", "1.1.0", "5h", health.Progressing, "5h", health.Healthy, "4h50m"), "c2": healthy("c2", "1h")},
-			from: "staging", want: Promote},
+			from:    "staging", want: Promote},
 		{name: "canary: unhealthy share too high",
 			reports: map[string]*status.Report{"c1": healthy("c1", "1h"), "c2": report("c2", "1.1.0", "1h", health.Progressing, "1h", health.Healthy, "50m")},
-			from: "staging", want: Wait, reason: "1 of 2"},
+			from:    "staging", want: Wait, reason: "1 of 2"},
 		{name: "canary: percent rounds up", edit: func(w *world) {
 			w.fleetSpec = strings.Replace(w.fleetSpec, "{sites: 2, soak: 30m}", "{percent: 50, soak: 30m}", 1)
 		}, reports: map[string]*status.Report{"c1": healthy("c1", "1h"), "c2": healthy("c2", "1h"), "c3": healthy("c3", "10m")},
@@ -197,10 +197,10 @@ func TestEvaluate(t *testing.T) {
 			reports: twoHealthy, from: "staging", want: Blocked, reason: "lacks the label qa=passed"},
 		{name: "recall: ERROR beyond the threshold",
 			reports: map[string]*status.Report{"c1": report("c1", "1.1.0", "1h", health.Healthy, "1h", health.Error, "2m"), "c2": healthy("c2", "1h")},
-			from: "staging", want: Recall, reason: "c1 ERROR 2m0s"},
+			from:    "staging", want: Recall, reason: "c1 ERROR 2m0s"},
 		{name: "recall: ERROR within the threshold",
 			reports: map[string]*status.Report{"c1": report("c1", "1.1.0", "1h", health.Healthy, "1h", health.Error, "30s"), "c2": healthy("c2", "1h")},
-			from: "staging", want: Promote},
+			from:    "staging", want: Promote},
 		{name: "recall: stale time is not ERROR", reports: map[string]*status.Report{
 			"c1": func() *status.Report {
 				r := report("c1", "1.1.0", "1h", health.Healthy, "1h", health.Error, "40m")

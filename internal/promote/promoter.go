@@ -53,6 +53,8 @@ type Promoter struct {
 	Now func() time.Time
 	// DryRun evaluates without writing anything.
 	DryRun bool
+	// Evaluated, when set, receives every evaluation's decisions.
+	Evaluated func([]Decision)
 	// Notify, when set, is told of every decision acted on (commit is the
 	// pushed commit, "" when nothing was pushed) or that failed.
 	Notify func(d Decision, commit string, err error)
@@ -106,6 +108,9 @@ func (p *Promoter) Once(ctx context.Context) (*Result, error) {
 		if d.NextEvaluation != nil && (res.NextEvaluation == nil || d.NextEvaluation.Before(*res.NextEvaluation)) {
 			res.NextEvaluation = d.NextEvaluation
 		}
+	}
+	if p.Evaluated != nil {
+		p.Evaluated(res.Decisions)
 	}
 	if p.DryRun {
 		return res, nil

@@ -102,7 +102,7 @@ func TestPromoterCommitsATimedPromotionOnce(t *testing.T) {
 			t.Errorf("commit message lacks %q:\n%s", want, msg)
 		}
 	}
-	if got := f.remote("show", "main:channels/web.yaml"); !strings.Contains(got, "spec:\n  # dev moves first\n  dev: 1.2.0 # newest\n  staging: 1.2.0\n  prod: 1.0.0\n") {
+	if got := f.remote("show", "main:channels/web.yaml"); !strings.Contains(got, "spec:\n  # dev moves first\n  dev: 1.2.0 # newest\n  staging: 1.2.0\n  prod: 1.0.0") {
 		t.Errorf("channels file lost its layout or comment:\n%s", got)
 	}
 	if files := f.remote("show", "--format=", "--name-only", "main"); files != "channels/web.yaml" {
