@@ -274,8 +274,11 @@ func loadRepo(fsys fs.FS) (*fleet.Repo, error) {
 	return repo, nil
 }
 
-// staleAfter is the fleet's report staleness bound.
-func staleAfter(*fleet.Repo) time.Duration {
+// staleAfter is the fleet's report staleness bound (spec.reports).
+func staleAfter(repo *fleet.Repo) time.Duration {
+	if d := repo.Fleet.Spec.Reports.StaleAfter.Duration; d > 0 {
+		return d
+	}
 	return status.DefaultStaleAfter
 }
 
