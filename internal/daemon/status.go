@@ -9,6 +9,10 @@ import (
 	"github.com/syncd-dev/syncd/internal/status"
 )
 
+// refresher is a StatusPublisher whose liveness refresh interval follows
+// the fleet repo (status.Publisher).
+type refresher interface{ SetRefresh(time.Duration) }
+
 // StatusPublisher publishes the site's status report to the fleet repo.
 type StatusPublisher interface {
 	Publish(ctx context.Context, st *status.SiteStatus) (bool, error)
@@ -47,6 +51,9 @@ func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err er
 	}
 	if d.cfg.Publisher == nil {
 		return
+	}
+	if r, ok := d.cfg.Publisher.(refresher); ok && d.plan != nil {
+		r.SetRefresh(d.plan.ReportRefresh) // the fleet's spec.reports.refresh
 	}
 	published, perr := d.cfg.Publisher.Publish(ctx, st)
 	switch {

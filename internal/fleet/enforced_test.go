@@ -17,6 +17,8 @@ var enforcedBy = map[string]string{
 	"Fleet.spec.conflictStrategy":                                       "Repo.ConflictStrategy -> conflict.Rules",
 	"Fleet.spec.rollout.maxSitesPercentPerHour":                         "gate.Turn via reconcile gating",
 	"Fleet.spec.freeze.reason":                                          "gate.Decide (status reason)",
+	"Fleet.spec.reports.refresh":                                        "status.Publisher.SetRefresh via reconcile.Plan.ReportRefresh (daemon)",
+	"Fleet.spec.reports.staleAfter":                                     "promote.staleAfter, syncd fleet status",
 	"Fleet.spec.freeze.until":                                           "Freeze.InForce: gate.Decide, promote",
 	"Fleet.spec.criteria.healthyThreshold":                              "promote.Evaluate",
 	"Fleet.spec.criteria.unhealthyThreshold":                            "promote.Evaluate",

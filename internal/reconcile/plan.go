@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"sort"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
@@ -30,6 +31,9 @@ type Plan struct {
 	// Products are the products that target the site, in dependency order
 	// (products that failed to load come last, by name).
 	Products []*ProductPlan
+	// ReportRefresh is the fleet's status report refresh interval
+	// (spec.reports.refresh; 0 for the default).
+	ReportRefresh time.Duration
 }
 
 // ProductPlan is one product's part of a Plan.
@@ -123,7 +127,7 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 	if err != nil {
 		return nil, fmt.Errorf("selecting the products of site %s: %w", site, err)
 	}
-	plan := &Plan{Site: site, Revision: revision}
+	plan := &Plan{Site: site, Revision: revision, ReportRefresh: repo.Fleet.Spec.Reports.Refresh.Duration}
 	byName := map[string]*ProductPlan{}
 	// A product whose targets expression fails for this site is neither
 	// targeted nor untargeted: it is blocked, so nothing of it is pruned.
