@@ -81,6 +81,7 @@ func customValues() map[string]any {
 		"logFormat":         "json",
 		"logLevel":          "debug",
 		"publishStatus":     false,
+		"promote":           true,
 		"replicas":          2,
 		"image":             map[string]any{"repository": "registry.example.com/syncd", "tag": "v1.2.3", "pullPolicy": "Always"},
 		"serviceAccount":    map[string]any{"name": "fleet-agent"},
@@ -608,6 +609,7 @@ func TestRenderCustomValues(t *testing.T) {
 		"listen":             ":8080",
 		"log-format":         "json",
 		"publish-status":     "false",
+		"promote":            "true",
 		"leader-elect":       "true",
 	}
 	if !reflect.DeepEqual(flags, want) {
