@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newDiffCommand(s *streams) *cobra.Command {
@@ -38,6 +39,7 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 			if err != nil {
 				return err
 			}
+			writeCompliance(s.err, status.NewCompliance(plan.Policy))
 			changes, diffErr := r.Diff(cmd.Context(), plan)
 			printWaiting(s, plan)
 			if diffErr != nil && len(changes) == 0 {

@@ -1,11 +1,15 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/syncd-dev/syncd/internal/policy"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 func newRenderCommand(s *streams) *cobra.Command {
@@ -34,7 +38,12 @@ the others are still printed; the exit code is then 2.`,
 			}
 			failed := 0
 			for _, pp := range plan.Products {
+				var blocked *policy.BlockedError
 				switch {
+				case errors.As(pp.Err, &blocked):
+					// Printed below with the other violations; the objects
+					// are shown so the violations can be looked into.
+					failed++
 				case pp.Err != nil:
 					failed++
 					fmt.Fprintf(s.err, "product %s: %v\n", pp.Name, pp.Err)
@@ -49,8 +58,9 @@ the others are still printed; the exit code is then 2.`,
 					return err
 				}
 			}
+			writeCompliance(s.err, status.NewCompliance(plan.Policy))
 			if failed > 0 {
-				return withCode(ExitError, fmt.Errorf("%d product(s) failed to render", failed))
+				return withCode(ExitError, fmt.Errorf("%d product(s) failed to render or are blocked by policy", failed))
 			}
 			return nil
 		},

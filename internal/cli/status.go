@@ -123,6 +123,7 @@ func printStatus(w io.Writer, st *status.SiteStatus, now time.Time) error {
 	if st.LastError != "" {
 		fmt.Fprintf(w, "last error: %s\n", st.LastError)
 	}
+	writeCompliance(w, st.Compliance)
 	if len(st.Products) == 0 {
 		_, err := fmt.Fprintln(w, "no products at this site")
 		return err

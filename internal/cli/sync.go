@@ -122,7 +122,11 @@ func printSummary(s *streams, rep *reconcile.Report) error {
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Product, version, r.Created, r.Configured, r.Unchanged, r.Pruned, r.Health, note)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	writeCompliance(s.out, status.NewCompliance(rep.Policy))
+	return nil
 }
 
 func firstLine(s string) string {

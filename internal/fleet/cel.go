@@ -25,6 +25,7 @@ type targetSite struct {
 type celEnvs struct {
 	targets *cel.Env // `site`, a targetSite
 	health  *cel.Env // `object`, a live object as map(string, dyn)
+	policy  *cel.Env // `object`, a rendered object, and `site`
 }
 
 func newCELEnvs() (*celEnvs, error) {
@@ -46,7 +47,11 @@ func newCELEnvs() (*celEnvs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating CEL environment for health checks: %w", err)
 	}
-	return &celEnvs{targets: targets, health: health}, nil
+	policy, err := targets.Extend(cel.Variable("object", cel.MapType(cel.StringType, cel.DynType)))
+	if err != nil {
+		return nil, fmt.Errorf("creating CEL environment for policies: %w", err)
+	}
+	return &celEnvs{targets: targets, health: health, policy: policy}, nil
 }
 
 // compileBool compiles the boolean CEL expression at field p of the

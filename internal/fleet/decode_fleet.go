@@ -9,7 +9,7 @@ import (
 // decodeFleet decodes and validates fleet.yaml. It returns the fleet when
 // the file decoded, even if validation found problems (its channels are
 // still useful to check the other files); the document holds the problems.
-func decodeFleet(file string, data []byte, r *refs) (*Fleet, *document) {
+func decodeFleet(file string, data []byte, r *refs, envs *celEnvs) (*Fleet, *document) {
 	d := parseDocument(file, data)
 	if d.root == nil || !d.checkTypeMeta(KindFleet) {
 		return nil, d
@@ -31,6 +31,7 @@ func decodeFleet(file string, data []byte, r *refs) (*Fleet, *document) {
 	d.checkPipelines(spec.child("pipelines"), f.Spec.Pipelines, &refs{
 		channels: order, channelOrder: f.Spec.Channels, products: r.products, sites: r.sites,
 	})
+	d.checkPolicies(spec.child("policies"), f.Spec.Policies, envs)
 	setFleetDefaults(&f)
 	return &f, d
 }

@@ -71,8 +71,12 @@ func checkResult(t *testing.T, decoded bool, d *document, file string) {
 func FuzzDecodeFleet(f *testing.F) {
 	addSeeds(f, "fleet.yaml")
 	r := fuzzRefs(f)
+	envs, err := newCELEnvs()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		fl, d := decodeFleet("fleet.yaml", data, r)
+		fl, d := decodeFleet("fleet.yaml", data, r, envs)
 		checkResult(t, fl != nil, d, "fleet.yaml")
 		if fl != nil && d.ok() {
 			for i := range fl.Spec.Pipelines {

@@ -49,7 +49,6 @@ metadata:
 spec:
   targets: "site.labels.class == 'prod'"
   namespace: auth
-  signing: {keys: [trusted]}
 `,
 		"products/auth/releases/1.0.0/kustomization.yaml": kustomization,
 		"products/auth/releases/1.1.0/kustomization.yaml": kustomization,

@@ -129,7 +129,7 @@ func (l *loader) loadFleet() {
 	if !ok {
 		return
 	}
-	f, d := decodeFleet(fleetFile, data, &l.refs)
+	f, d := decodeFleet(fleetFile, data, &l.refs, l.envs)
 	l.general = append(l.general, d.errs...)
 	if f == nil {
 		return

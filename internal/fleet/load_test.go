@@ -194,6 +194,51 @@ spec:
 			want: []string{`fleet.yaml:12: spec.pipelines[0].stages[0].timed.duration: invalid duration "1d": use a number with unit h, m or s, such as 30m or 1h30m`},
 		},
 		{
+			name: "policies",
+			changes: map[string]string{"fleet.yaml": `apiVersion: syncd.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: acme
+spec:
+  channels: [dev, staging, prod]
+  policies:
+    - name: pinned
+      scope: "site.label.class == 'prod'"
+      rule: |
+        object.kind != 'Deployment' ||
+          object.spec.template.spec.containers.all(c, c.image.contans('@sha256:'))
+      severity: warn
+    - name: pinned
+      rule: "size(object)"
+      severity: deny
+    - name: Bad_Name
+`},
+			want: []string{
+				`fleet.yaml:9: spec.policies[0].scope: undefined field 'label'`,
+				`fleet.yaml:12: spec.policies[0].rule: undeclared reference to 'contans'`,
+				`fleet.yaml:14: spec.policies[1].name: duplicate policy "pinned"`,
+				`fleet.yaml:15: spec.policies[1].rule: must evaluate to a bool, got int`,
+				`fleet.yaml:16: spec.policies[1].severity: must be "block" or "warn", got "deny"`,
+				`fleet.yaml:17: spec.policies[2].name: invalid name "Bad_Name": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')`,
+				`fleet.yaml:17: spec.policies[2].rule: required: a CEL expression over object and site, true when the object meets the policy`,
+			},
+		},
+		{
+			name: "unknown policy field",
+			changes: map[string]string{"fleet.yaml": `apiVersion: syncd.dev/v1alpha1
+kind: Fleet
+metadata:
+  name: acme
+spec:
+  channels: [dev, staging, prod]
+  policies:
+    - name: extra
+      rule: "true"
+      sevrity: block
+`},
+			want: []string{`fleet.yaml:10: spec.policies[0].sevrity: unknown field "sevrity"`},
+		},
+		{
 			name: "bad CEL",
 			changes: map[string]string{"products/auth/product.yaml": `apiVersion: syncd.dev/v1alpha1
 kind: Product
@@ -441,12 +486,23 @@ spec:
 		{
 			name: "signing key",
 			changes: map[string]string{
+				"products/auth/product.yaml": `apiVersion: syncd.dev/v1alpha1
+kind: Product
+metadata:
+  name: auth
+  labels: {owner: team-identity}
+spec:
+  targets: "site.labels.class == 'prod'"
+  namespace: auth
+  signing: {keys: [trusted]}
+`,
 				"keys/trusted.pub": "not a key\n",
 				"keys/other.pub":   "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
 			},
 			want: []string{
 				`keys/other.pub: PEM block is "CERTIFICATE", want "PUBLIC KEY"`,
 				`keys/trusted.pub: no PEM block: a key file holds a PEM "PUBLIC KEY" such as cosign.pub`,
+				`products/auth/product.yaml:9: spec.signing: not supported yet: image verification is not built, so no image would be verified`,
 				`products/auth/product.yaml:9: spec.signing.keys[0]: no valid key "trusted" (no valid keys/trusted.pub)`,
 			},
 		},

@@ -30,11 +30,7 @@ func (p *Product) targetsSite(site *Site) (bool, *Error) {
 	if p.targets == nil {
 		return false, p.targetsError(site, "expression is not compiled; load the product with fleet.Load")
 	}
-	labels := site.Labels
-	if labels == nil {
-		labels = map[string]string{}
-	}
-	ok, err := evalBool(p.targets, map[string]any{"site": targetSite{Name: site.Name, Labels: labels}})
+	ok, err := evalBool(p.targets, map[string]any{"site": celSite(site)})
 	if err != nil {
 		return false, p.targetsError(site, err.Error())
 	}

@@ -26,6 +26,8 @@ type FleetSpec struct {
 	Criteria Criteria `json:"criteria,omitzero"`
 	// Pipelines say how versions of products move from channel to channel.
 	Pipelines []Pipeline `json:"pipelines,omitempty"`
+	// Policies are pre-apply gates over every rendered object (SPEC §7).
+	Policies []Policy `json:"policies,omitempty"`
 	// Reports tunes the sites' status reports. Load fills in the defaults.
 	Reports Reports `json:"reports,omitzero"`
 }

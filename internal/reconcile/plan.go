@@ -19,6 +19,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/policy"
 	"github.com/syncd-dev/syncd/internal/render"
 )
 
@@ -34,6 +35,8 @@ type Plan struct {
 	// ReportRefresh is the fleet's status report refresh interval
 	// (spec.reports.refresh; 0 for the default).
 	ReportRefresh time.Duration
+	// Policy is the outcome of the fleet's policy gates at the site.
+	Policy *policy.Result
 }
 
 // ProductPlan is one product's part of a Plan.
@@ -156,6 +159,7 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 	if err := renderProducts(ctx, r, repo, site, byName); err != nil {
 		return nil, err
 	}
+	plan.Policy = checkPolicies(repo.Fleet.Spec.Policies, repo.Sites[site], byName)
 	holdBack(byName)
 	order, err := repo.DependencyOrder(names)
 	if err != nil {

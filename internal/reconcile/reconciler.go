@@ -26,6 +26,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/policy"
 )
 
 // Config configures a Reconciler.
@@ -101,6 +102,9 @@ type Result struct {
 type Report struct {
 	Site, Revision string
 	Results        []Result
+	// Policy is the outcome of the fleet's policy gates at the site: its
+	// violations and compliance score.
+	Policy *policy.Result
 }
 
 // Err joins the errors of every failed product.
@@ -137,8 +141,9 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	// An object that moves from one product to another is in the old one's
 	// inventory and the new one's render: it must never be pruned.
 	desired := plan.desiredEntries()
-	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products))}
+	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products)), Policy: plan.Policy}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
+	r.reportWarnings(plan.Policy)
 	planned := map[string]bool{}
 	applied := make([]*inventory.Inventory, len(plan.Products))
 	var failed sync.Map

@@ -43,6 +43,9 @@ type Report struct {
 	RefreshedAt time.Time `json:"refreshedAt,omitzero" yaml:"refreshedAt,omitempty"`
 	// Products are the site's products, sorted by name.
 	Products []ReportProduct `json:"products,omitempty" yaml:"products,omitempty"`
+	// Compliance is the site's policy compliance (SPEC §7), when the fleet
+	// has policies.
+	Compliance *Compliance `json:"compliance,omitempty" yaml:"compliance,omitempty"`
 }
 
 // ReportProduct is one product in a Report; its fields mean what they mean
@@ -68,6 +71,7 @@ func NewReport(st *SiteStatus) *Report {
 	r := &Report{
 		APIVersion: ReportAPIVersion, Kind: ReportKind, FormatVersion: ReportFormatVersion,
 		Site: st.Site, Revision: st.Revision, RefreshedAt: zeroOrNormal(st.UpdatedAt),
+		Compliance: st.Compliance,
 	}
 	for _, p := range st.Products {
 		rp := ReportProduct{

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/syncd-dev/syncd/internal/health"
+	"github.com/syncd-dev/syncd/internal/policy"
 )
 
 // MaxTransitions bounds the health transitions kept per product; older ones
@@ -29,6 +30,32 @@ type SiteStatus struct {
 	LastError string `json:"lastError,omitempty" yaml:"lastError,omitempty"`
 	// Products are the site's products, sorted by name.
 	Products []ProductStatus `json:"products,omitempty" yaml:"products,omitempty"`
+	// Compliance is the outcome of the fleet's policy gates at the last
+	// sync; nil when the fleet has no policy.
+	Compliance *Compliance `json:"compliance,omitempty" yaml:"compliance,omitempty"`
+}
+
+// Compliance is how a site meets the fleet's policies (SPEC §7).
+type Compliance struct {
+	// Score is met / applicable × 100; nil when no policy applies here.
+	Score *int `json:"score,omitempty" yaml:"score,omitempty"`
+	// Applicable and Met count policies.
+	Applicable int `json:"applicable" yaml:"applicable"`
+	Met        int `json:"met" yaml:"met"`
+	// Violations are the rendered objects that do not meet a policy.
+	Violations []policy.Violation `json:"violations,omitempty" yaml:"violations,omitempty"`
+}
+
+// NewCompliance summarizes a policy evaluation; nil for nil.
+func NewCompliance(res *policy.Result) *Compliance {
+	if res == nil {
+		return nil
+	}
+	c := &Compliance{Applicable: res.Applicable, Met: res.Met, Violations: res.Violations}
+	if score, ok := res.Score(); ok {
+		c.Score = &score
+	}
+	return c
 }
 
 // ProductStatus is the state of one product at a site.

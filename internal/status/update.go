@@ -25,7 +25,7 @@ import (
 // first line of rep.Err(), or empty when every product succeeded.
 func Update(prev *SiteStatus, rep *reconcile.Report, openConflicts map[string]int, now time.Time) *SiteStatus {
 	now = normalize(now)
-	st := &SiteStatus{Site: rep.Site, Revision: rep.Revision, UpdatedAt: now, LastError: lastError(rep)}
+	st := &SiteStatus{Site: rep.Site, Revision: rep.Revision, UpdatedAt: now, LastError: lastError(rep), Compliance: NewCompliance(rep.Policy)}
 	before := map[string]*ProductStatus{}
 	if prev != nil {
 		for i := range prev.Products {

@@ -1,0 +1,41 @@
+package reconcile
+
+import (
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/policy"
+)
+
+// checkPolicies evaluates the fleet's policies over the rendered products
+// and blocks each product that violates a block-severity policy: it is
+// neither applied nor pruned. Products that failed earlier are not
+// evaluated.
+func checkPolicies(policies []fleet.Policy, site *fleet.Site, byName map[string]*ProductPlan) *policy.Result {
+	rendered := map[string][]*unstructured.Unstructured{}
+	for name, pp := range byName {
+		if pp.Err == nil && pp.Version != "" {
+			rendered[name] = pp.Objects
+		}
+	}
+	res := policy.Evaluate(policies, site, rendered)
+	for name := range rendered {
+		if blocking := res.Blocking(name); len(blocking) > 0 {
+			byName[name].Err = &policy.BlockedError{Violations: blocking}
+		}
+	}
+	return res
+}
+
+// reportWarnings writes one progress line per warn-severity violation: the
+// product is applied all the same.
+func (r *Reconciler) reportWarnings(res *policy.Result) {
+	if res == nil {
+		return
+	}
+	for _, v := range res.Violations {
+		if v.Severity == fleet.SeverityWarn {
+			r.progressf("warning: %s", v)
+		}
+	}
+}
