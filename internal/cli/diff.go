@@ -59,6 +59,7 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
+	f.addRegistry(cmd.Flags())
 	return cmd
 }
 

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/verify"
 )
 
 // commonFlags are the flags SPEC §6 gives every command that reaches Git or
@@ -34,6 +35,7 @@ type commonFlags struct {
 
 	insecureHostKey bool
 	passphraseFile  string
+	registryConfig  string
 }
 
 // addGit registers the flags that locate the fleet repo.
@@ -58,6 +60,24 @@ func (f *commonFlags) addKube(fs *pflag.FlagSet) {
 	fs.StringVar(&f.kubeconfig, "kubeconfig", "", "kubeconfig file (default: in-cluster, then $KUBECONFIG)")
 	fs.StringVar(&f.context, "context", "", "kubeconfig context")
 	fs.StringVar(&f.namespace, "namespace", "syncd-system", "syncd's namespace (inventories, conflicts, status)")
+}
+
+// addRegistry registers --registry-config.
+func (f *commonFlags) addRegistry(fs *pflag.FlagSet) {
+	fs.StringVar(&f.registryConfig, "registry-config", "", "docker config JSON with registry credentials for image verification (default: anonymous)")
+}
+
+// imageVerifier returns the verifier of products' image signatures, with the
+// credentials of --registry-config.
+func (f *commonFlags) imageVerifier() (*verify.Verifier, error) {
+	if f.registryConfig == "" {
+		return verify.New(), nil
+	}
+	kc, err := verify.LoadKeychain(f.registryConfig)
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	return verify.New(verify.WithKeychain(kc)), nil
 }
 
 // addDaemon registers the daemon's flags.

@@ -66,9 +66,13 @@ step; a stopped apply is safe to resume.`,
 			if err != nil {
 				return err
 			}
+			images, err := f.imageVerifier()
+			if err != nil {
+				return err
+			}
 			dcfg := daemon.Config{
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
-				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log,
+				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log, Images: images,
 				Metrics: metrics.New(f.site),
 			}
 			if publishStatus {
@@ -128,6 +132,7 @@ step; a stopped apply is safe to resume.`,
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
+	f.addRegistry(cmd.Flags())
 	f.addDaemon(cmd.Flags())
 	return cmd
 }

@@ -44,7 +44,10 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				return err
 			}
-			r := f.newReconciler(c, s.err, healthTimeout)
+			r, err := f.newReconciler(c, s.err, healthTimeout)
+			if err != nil {
+				return err
+			}
 			snap, err := f.openSnapshot(cmd.Context(), s)
 			if err != nil {
 				return err
@@ -84,6 +87,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	f.addGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
+	f.addRegistry(cmd.Flags())
 	return cmd
 }
 
@@ -93,18 +97,23 @@ func (f *commonFlags) reconciler(progress io.Writer, healthTimeout time.Duration
 	if err != nil {
 		return nil, err
 	}
-	return f.newReconciler(c, progress, healthTimeout), nil
+	return f.newReconciler(c, progress, healthTimeout)
 }
 
 // newReconciler builds a Reconciler for --site over c, writing progress lines
-// to progress.
-func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthTimeout time.Duration) *reconcile.Reconciler {
+// to progress, verifying images with the credentials of --registry-config.
+func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthTimeout time.Duration) (*reconcile.Reconciler, error) {
+	images, err := f.imageVerifier()
+	if err != nil {
+		return nil, err
+	}
 	return reconcile.New(c, c.RESTMapper(), reconcile.Config{
 		Site:          f.site,
 		Namespace:     f.namespace,
 		HealthTimeout: healthTimeout,
 		Progress:      progress,
-	})
+		Images:        images,
+	}), nil
 }
 
 // printSummary writes the per-product table of a sync.

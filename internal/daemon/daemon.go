@@ -23,6 +23,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/verify"
 )
 
 // Source is the fleet repo as the daemon uses it.
@@ -57,6 +58,9 @@ type Config struct {
 	// Now is the clock of change control (maintenance windows, freezes,
 	// ramps); nil for time.Now.
 	Now func() time.Time
+	// Images verifies the images of products with a signing policy; without
+	// it such products are blocked.
+	Images reconcile.ImageVerifier
 }
 
 // Daemon is one site's long-running reconciler.
@@ -118,6 +122,7 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 		trigger: make(chan struct{}, 1),
 		rec: reconcile.New(c, mapper, reconcile.Config{
 			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log, Now: cfg.Now,
+			Images: cfg.Images,
 		}),
 	}
 	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))
@@ -262,6 +267,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	d.recordStatus(ctx, rep, err)
 	if rep != nil {
 		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))
+		countVerifyFailures(d.cfg.Metrics, rep)
 		// The sync got as far as applying and pruning: watch events must be
 		// answered from this plan, never from the one before (which could
 		// recreate objects just pruned).
@@ -289,6 +295,18 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	}
 	d.cfg.Metrics.Succeeded(sha, time.Now(), health)
 	return nil
+}
+
+// countVerifyFailures counts each image that failed verification in rep.
+func countVerifyFailures(m *metrics.Metrics, rep *reconcile.Report) {
+	for _, r := range rep.Results {
+		var ve *verify.Error
+		if errors.As(r.Err, &ve) {
+			for _, f := range ve.Failures {
+				m.VerifyFailed(r.Product, string(f.Reason))
+			}
+		}
+	}
 }
 
 // countsOf sums a sync's per-product counts for the metrics.

@@ -502,7 +502,6 @@ spec:
 			want: []string{
 				`keys/other.pub: PEM block is "CERTIFICATE", want "PUBLIC KEY"`,
 				`keys/trusted.pub: no PEM block: a key file holds a PEM "PUBLIC KEY" such as cosign.pub`,
-				`products/auth/product.yaml:9: spec.signing: not supported yet: image verification is not built, so no image would be verified`,
 				`products/auth/product.yaml:9: spec.signing.keys[0]: no valid key "trusted" (no valid keys/trusted.pub)`,
 			},
 		},

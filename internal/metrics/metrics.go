@@ -23,6 +23,7 @@ type Metrics struct {
 	lastSuccess       prometheus.Gauge
 	revision          *prometheus.GaugeVec
 	products          *prometheus.GaugeVec
+	verifyFailures    *prometheus.CounterVec
 }
 
 // New returns the metrics of site, registered with Go and process collectors.
@@ -63,11 +64,15 @@ func New(site string) *Metrics {
 		products: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "syncd_products", Help: "Products of the site by health.", ConstLabels: labels,
 		}, []string{"health"}),
+		verifyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "syncd_verify_failures_total", Help: "Images that failed signature verification, by product and reason.",
+			ConstLabels: labels,
+		}, []string{"product", "reason"}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.reconcileDuration, m.objects, m.drift, m.conflicts, m.gitFetchDuration, m.gitFetchErrors,
-		m.lastSuccess, m.revision, m.products,
+		m.lastSuccess, m.revision, m.products, m.verifyFailures,
 	)
 	return m
 }
@@ -118,4 +123,10 @@ func (m *Metrics) Fetched(d time.Duration, err error) {
 	if err != nil {
 		m.gitFetchErrors.Inc()
 	}
+}
+
+// VerifyFailed records an image of product that failed verification for
+// reason (see verify.Reason).
+func (m *Metrics) VerifyFailed(product, reason string) {
+	m.verifyFailures.WithLabelValues(product, reason).Inc()
 }

@@ -31,7 +31,12 @@ type ObjectResult struct {
 // without re-diffing the site. Objects that plan does not hold, or that
 // belong to a blocked product, are left alone.
 func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMetadata) (ObjectResult, error) {
+	// Only the object's product is verified (from the cache, normally): an
+	// object is never put back with an image that is not verified and pinned.
 	pp, desired := plan.find(id)
+	if desired != nil && pp.SigningKeys != nil {
+		pp, desired = r.verifyImages(ctx, &Plan{Products: []*ProductPlan{pp}}, false).find(id)
+	}
 	if desired == nil || pp.Blocked() || pp.NotDeployed != "" {
 		return ObjectResult{}, nil
 	}

@@ -62,6 +62,9 @@ type ProductPlan struct {
 	Dependencies []fleet.Dependency
 	// Conflicts chooses the strategy for fields another manager holds.
 	Conflicts conflict.Rules
+	// SigningKeys are the PEM public keys, by name, of the product's signing
+	// policy: every image must be signed by one of them. Nil without a policy.
+	SigningKeys map[string][]byte
 	// HealthChecks replace kstatus for the kinds they match.
 	HealthChecks []fleet.HealthCheck
 	// Waiting, when set, is the change held back by change control (SPEC
@@ -143,6 +146,9 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 			Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies,
 			HealthChecks: p.Spec.HealthChecks,
 			Conflicts:    conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
+		}
+		if p.Spec.Signing != nil {
+			pp.SigningKeys = signingKeys(repo, p.Spec.Signing.Keys)
 		}
 		byName[p.Name] = pp
 		names = append(names, p.Name)
@@ -323,4 +329,14 @@ func undecidedProducts(err error) (map[string]error, error) {
 		out[product] = errors.Join(out[product], e)
 	}
 	return out, nil
+}
+
+// signingKeys returns the named keys of the fleet repo; Load has checked
+// that each exists.
+func signingKeys(repo *fleet.Repo, names []string) map[string][]byte {
+	keys := make(map[string][]byte, len(names))
+	for _, n := range names {
+		keys[n] = repo.Keys[n]
+	}
+	return keys
 }

@@ -44,6 +44,9 @@ type Config struct {
 	Log hclog.Logger
 	// Now is the clock of change control; nil for time.Now.
 	Now func() time.Time
+	// Images verifies the images of products that have a signing policy;
+	// without it such products are blocked.
+	Images ImageVerifier
 }
 
 // Reconciler applies Plans to the cluster of one site.
@@ -125,6 +128,7 @@ func (r *Report) Err() error {
 // them is not applied again. Blocked products are left as they are live.
 func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
+	plan = r.verifyImages(ctx, plan, true)
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
 		return nil, err
@@ -500,6 +504,7 @@ const healthInterval = 500 * time.Millisecond
 
 // Diff reports what Sync would change, without changing anything.
 func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error) {
+	plan = r.verifyImages(ctx, plan, false)
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
 		return nil, err
