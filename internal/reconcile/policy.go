@@ -10,8 +10,11 @@ import (
 // checkPolicies evaluates the fleet's policies over the rendered products
 // and blocks each product that violates a block-severity policy: it is
 // neither applied nor pruned. Products that failed earlier are not
-// evaluated.
+// evaluated. It returns nil when the fleet has no policy.
 func checkPolicies(policies []fleet.Policy, site *fleet.Site, byName map[string]*ProductPlan) *policy.Result {
+	if len(policies) == 0 {
+		return nil
+	}
 	rendered := map[string][]*unstructured.Unstructured{}
 	for name, pp := range byName {
 		if pp.Err == nil && pp.Version != "" {
