@@ -1,0 +1,216 @@
+// Package signers verifies the SSH signatures of fleet repo commits against
+// an allowed_signers file in git's format (gpg.ssh.allowedSignersFile), for
+// --verify-commits (SPEC §7): a site applies only a tracked-branch head that
+// an allowed key signed.
+package signers
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
+	"github.com/hiddeco/sshsig"
+	"golang.org/x/crypto/ssh"
+)
+
+// gitNamespace is the sshsig namespace git signs commits in.
+const gitNamespace = "git"
+
+// Signer is one line of an allowed_signers file.
+type Signer struct {
+	// Principals are the identities the key may sign as (e-mail addresses,
+	// patterns).
+	Principals []string
+	// Key is the allowed public key.
+	Key ssh.PublicKey
+	// Namespaces, when set, are the signature namespaces the key is allowed
+	// for; empty allows all.
+	Namespaces []string
+	// Line is the line in the file.
+	Line int
+}
+
+// AllowedSigners are the keys allowed to sign commits.
+type AllowedSigners struct {
+	// Signers are in file order.
+	Signers []Signer
+}
+
+// Load reads an allowed_signers file.
+func Load(file string) (*AllowedSigners, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("reading allowed signers: %w", err)
+	}
+	return Parse(file, data)
+}
+
+// Parse parses the allowed_signers format of ssh-keygen(1): one key per
+// line, `principals [options] keytype base64-key [comment]`, with # comments.
+// Of the options only namespaces="..." is supported; the others, such as
+// cert-authority and valid-before, fail with "not supported yet". Errors name
+// file and line.
+func Parse(file string, data []byte) (*AllowedSigners, error) {
+	as := &AllowedSigners{}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	var errs []error
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		s, err := parseLine(line)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s:%d: %w", file, n, err))
+			continue
+		}
+		s.Line = n
+		as.Signers = append(as.Signers, s)
+	}
+	if err := sc.Err(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", file, err))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	if len(as.Signers) == 0 {
+		return nil, fmt.Errorf("%s: no allowed signer", file)
+	}
+	return as, nil
+}
+
+func parseLine(line string) (Signer, error) {
+	principals, rest, ok := cutField(line)
+	if !ok || principals == "" {
+		return Signer{}, errors.New("want: principals [options] keytype key")
+	}
+	s := Signer{Principals: strings.Split(principals, ",")}
+	// Options come before the key type when the next field is not one.
+	if first, after, _ := cutField(rest); first != "" && !isKeyType(first) {
+		if err := s.parseOptions(first); err != nil {
+			return Signer{}, err
+		}
+		rest = after
+	}
+	key, _, _, _, err := ssh.ParseAuthorizedKey([]byte(rest))
+	if err != nil {
+		return Signer{}, fmt.Errorf("public key: %w", err)
+	}
+	s.Key = key
+	return s, nil
+}
+
+func (s *Signer) parseOptions(opts string) error {
+	for _, opt := range splitOptions(opts) {
+		name, value, _ := strings.Cut(opt, "=")
+		switch strings.ToLower(name) {
+		case "namespaces":
+			s.Namespaces = strings.Split(strings.Trim(value, `"`), ",")
+		default:
+			return fmt.Errorf("option %s: not supported yet", name)
+		}
+	}
+	return nil
+}
+
+// cutField splits off the first whitespace-separated field of s; quoted
+// strings (in options) do not split.
+func cutField(s string) (field, rest string, ok bool) {
+	s = strings.TrimLeft(s, " \t")
+	quoted := false
+	for i, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case (r == ' ' || r == '\t') && !quoted:
+			return s[:i], strings.TrimLeft(s[i:], " \t"), true
+		}
+	}
+	return s, "", s != ""
+}
+
+// splitOptions splits comma-separated options, keeping quoted commas.
+func splitOptions(s string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i, r := range s {
+		switch {
+		case r == '"':
+			quoted = !quoted
+		case r == ',' && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+func isKeyType(s string) bool {
+	return strings.HasPrefix(s, "ssh-") || strings.HasPrefix(s, "ecdsa-") || strings.HasPrefix(s, "sk-")
+}
+
+// allows reports whether s may sign in namespace.
+func (s *Signer) allows(namespace string) bool {
+	if len(s.Namespaces) == 0 {
+		return true
+	}
+	for _, ns := range s.Namespaces {
+		if ns == namespace {
+			return true
+		}
+	}
+	return false
+}
+
+// VerifyCommit checks that c carries an SSH signature by an allowed signer
+// and returns that signer. Unsigned commits, OpenPGP signatures (not
+// supported yet), unknown keys and bad signatures are errors.
+func (a *AllowedSigners) VerifyCommit(c *object.Commit) (*Signer, error) {
+	if c.PGPSignature == "" {
+		return nil, fmt.Errorf("commit %s is not signed", c.Hash)
+	}
+	if !strings.Contains(c.PGPSignature, "BEGIN SSH SIGNATURE") {
+		return nil, fmt.Errorf("commit %s: OpenPGP signatures: not supported yet (sign with gpg.format=ssh)", c.Hash)
+	}
+	sig, err := sshsig.Unarmor([]byte(c.PGPSignature))
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: signature: %w", c.Hash, err)
+	}
+	payload, err := payloadOf(c)
+	if err != nil {
+		return nil, err
+	}
+	fp := ssh.FingerprintSHA256(sig.PublicKey)
+	for i := range a.Signers {
+		s := &a.Signers[i]
+		if ssh.FingerprintSHA256(s.Key) != fp || !s.allows(gitNamespace) {
+			continue
+		}
+		if err := sshsig.Verify(bytes.NewReader(payload), sig, s.Key, sig.HashAlgorithm, gitNamespace); err != nil {
+			return nil, fmt.Errorf("commit %s: bad signature by %s: %w", c.Hash, fp, err)
+		}
+		return s, nil
+	}
+	return nil, fmt.Errorf("commit %s is signed by %s, which is not an allowed signer", c.Hash, fp)
+}
+
+// payloadOf is what git signed: the commit object without its signature.
+func payloadOf(c *object.Commit) ([]byte, error) {
+	o := &plumbing.MemoryObject{}
+	if err := c.EncodeWithoutSignature(o); err != nil {
+		return nil, fmt.Errorf("commit %s: encoding: %w", c.Hash, err)
+	}
+	r, err := o.Reader()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
+}

@@ -1,0 +1,121 @@
+package signers
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+)
+
+// sshKey makes an ed25519 key pair with ssh-keygen and returns the private
+// key file and the public key line.
+func sshKey(t *testing.T, dir, name string) (string, string) {
+	t.Helper()
+	file := filepath.Join(dir, name)
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", file).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v: %s", err, out)
+	}
+	pub, err := os.ReadFile(file + ".pub")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file, strings.TrimSpace(string(pub))
+}
+
+// gitCommit commits an empty change in repo with real git, signed with key
+// when key is not empty, and returns the commit id.
+func gitCommit(t *testing.T, repo, key, msg string) string {
+	t.Helper()
+	args := []string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.test", "-c", "gpg.format=ssh"}
+	if key != "" {
+		args = append(args, "-c", "user.signingkey="+key, "commit", "-S")
+	} else {
+		args = append(args, "commit", "--no-gpg-sign")
+	}
+	args = append(args, "-q", "--allow-empty", "-m", msg)
+	if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {
+		t.Fatalf("git commit: %v: %s", err, out)
+	}
+	out, err := exec.Command("git", "-C", repo, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func TestVerifyCommitSignedWithGit(t *testing.T) {
+	if _, err := exec.LookPath("ssh-keygen"); err != nil {
+		t.Skip("ssh-keygen not installed")
+	}
+	dir := t.TempDir()
+	allowedKey, allowedPub := sshKey(t, dir, "release")
+	otherKey, _ := sshKey(t, dir, "intruder")
+	as, err := Parse("allowed_signers", []byte("# release managers\nrelease@example.test namespaces=\"git\" "+allowedPub+"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoDir := filepath.Join(dir, "repo")
+	if out, err := exec.Command("git", "init", "-q", repoDir).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v: %s", err, out)
+	}
+	tests := []struct {
+		name, key, wantErr string
+	}{
+		{name: "signed by an allowed key", key: allowedKey},
+		{name: "signed by an unknown key", key: otherKey, wantErr: "not an allowed signer"},
+		{name: "unsigned after a signed one", wantErr: "is not signed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := gitCommit(t, repoDir, tt.key, tt.name)
+			repo, err := git.PlainOpen(repoDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := repo.CommitObject(plumbingHash(id))
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := as.VerifyCommit(c)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("VerifyCommit: %v", err)
+			case tt.wantErr == "" && s.Principals[0] != "release@example.test":
+				t.Errorf("signer = %+v", s)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("VerifyCommit error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tt := range []struct{ data, want string }{
+		{"a@x cert-authority ssh-ed25519 AAAA", "f:1: option cert-authority: not supported yet"},
+		{"\n\na@x ssh-ed25519 !!!", "f:3: public key:"},
+		{"# nothing\n", "f: no allowed signer"},
+		{"justone", "f:1: "},
+	} {
+		_, err := Parse("f", []byte(tt.data))
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("Parse(%q) error = %v, want prefix %q", tt.data, err, tt.want)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte("a@x namespaces=\"git,file\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBa8Zx9xJ1Z7b0bS8bKqvYy0Xq9xL2xH3n5y9pQ2Wq2u c\n"))
+	f.Add([]byte("# c\n\n*@x ssh-rsa AAAA"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		as, err := Parse("f", data)
+		if err == nil && (as == nil || len(as.Signers) == 0) {
+			t.Fatal("no signers without an error")
+		}
+	})
+}
+
+func plumbingHash(id string) plumbing.Hash { return plumbing.NewHash(id) }
