@@ -20,6 +20,10 @@ var enforcedBy = map[string]string{
 	"Fleet.spec.reports.refresh":                                        "status.Publisher.SetRefresh via reconcile.Plan.ReportRefresh (daemon)",
 	"Fleet.spec.reports.staleAfter":                                     "promote.staleAfter, syncd fleet status",
 	"Fleet.spec.freeze.until":                                           "Freeze.InForce: gate.Decide, promote",
+	"Fleet.spec.policies[].name":                                        "policy.Evaluate (violations)",
+	"Fleet.spec.policies[].scope":                                       "Policy.AppliesTo via policy.Evaluate",
+	"Fleet.spec.policies[].rule":                                        "Policy.Allows via policy.Evaluate",
+	"Fleet.spec.policies[].severity":                                    "reconcile checkPolicies (block) and reports (warn)",
 	"Fleet.spec.criteria.healthyThreshold":                              "promote.Evaluate",
 	"Fleet.spec.criteria.unhealthyThreshold":                            "promote.Evaluate",
 	"Fleet.spec.pipelines[].product":                                    "Fleet.PipelineFor",
@@ -67,7 +71,7 @@ var enforcedBy = map[string]string{
 	"Product.spec.healthChecks[].inProgress":                            "health.Of",
 	"Product.spec.healthChecks[].failed":                                "health.Of",
 	"Product.spec.healthChecks[].current":                               "health.Of",
-	"Product.spec.signing.keys[]":                                       "GAP: cosign verification (internal/verify) is being built; until it lands nothing verifies signatures",
+	"Product.spec.signing.keys[]":                                       "verify.Verifier via reconcile.verifyImages (blocked without a verifier)",
 	"Release.spec.reason":                                               "Resolve (reason), status",
 }
 
