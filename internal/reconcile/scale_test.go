@@ -4,11 +4,15 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
 
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/testenv"
@@ -129,6 +133,59 @@ func TestConflictThroughScaleSubresource(t *testing.T) {
 				t.Fatalf("re-sync: %+v, want nothing applied", again)
 			}
 		})
+	}
+}
+
+// A real HorizontalPodAutoscaler (kube-controller-manager) owns replicas
+// through /scale: the SPEC's server_wins rule for it keeps its value, and
+// diff shows the field as yielded.
+func TestConflictServerWinsForRealHPA(t *testing.T) {
+	c := fullCluster(t)
+	const site, ns = "sc-hpa", "sc-hpa"
+	f := conflictFixture(t, site, ns, "manual",
+		"  conflictRules:\n  - {kind: Deployment, path: /spec/replicas, manager: kube-controller-manager, strategy: server_wins}\n")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	hpa := &autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "web"},
+			// Below minReplicas the HPA scales up without reading metrics.
+			MinReplicas: ptr.To[int32](3), MaxReplicas: 5,
+		},
+	}
+	if err := c.Client.Create(context.Background(), hpa); err != nil {
+		t.Fatal(err)
+	}
+	dep := &appsv1.Deployment{}
+	err := wait.PollUntilContextTimeout(context.Background(), 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		exists(t, c.Client, dep, ns, "web")
+		return *dep.Spec.Replicas == 3, nil
+	})
+	if err != nil {
+		t.Fatalf("the HPA did not scale web to 3: replicas %d: %v", *dep.Spec.Replicas, err)
+	}
+	if !ownsThrough(dep, "kube-controller-manager", "scale") {
+		t.Fatalf("managed fields %+v: want kube-controller-manager through /scale", dep.GetManagedFields())
+	}
+
+	f.addRelease("web", ns, "1.1.0", "registry.example.com/web:1.1.0")
+	f.write("channels/web.yaml", fixtureChannels("web", "1.1.0"))
+	rep := syncOnce(t, r, f.plan(site))
+	if got := result(t, rep, "web"); got.Yielded != 1 || got.Held != 0 || got.Err != nil {
+		t.Fatalf("sync: %+v, want replicas yielded to the HPA", got)
+	}
+	exists(t, c.Client, dep, ns, "web")
+	if *dep.Spec.Replicas != 3 || dep.Spec.Template.Spec.Containers[0].Image != "registry.example.com/web:1.1.0" {
+		t.Fatalf("replicas=%d image=%s, want the HPA's 3 and Git's image", *dep.Spec.Replicas, dep.Spec.Template.Spec.Containers[0].Image)
+	}
+	changes := diffOf(t, r, f.plan(site))
+	if len(changes) != 1 || changes[0].Action != diff.Yielded || !strings.Contains(changes[0].Diff, "kube-controller-manager through /scale") {
+		t.Fatalf("diff = %+v, want replicas yielded to the HPA", changes)
+	}
+	if n := len(openConflicts(t, r)); n != 0 {
+		t.Fatalf("%d open conflicts, want none: the rule yields", n)
 	}
 }
 
