@@ -5,22 +5,28 @@ package apply
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/kstatus/polling"
 	"github.com/fluxcd/pkg/ssa"
 	ssaerrors "github.com/fluxcd/pkg/ssa/errors"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
 // FieldManager is the server-side apply field manager syncd applies as.
-const FieldManager = "syncd"
+const FieldManager = wellknown.FieldManager
 
 // applyConcurrency is how many objects of one product are dry-run and
 // applied at once.
@@ -28,8 +34,9 @@ const applyConcurrency = 4
 
 // Applier applies and prunes objects of one site.
 type Applier struct {
-	rm   *ssa.ResourceManager
-	site string
+	rm     *ssa.ResourceManager
+	client client.Client
+	site   string
 }
 
 // New returns an Applier for site. mapper resolves kinds for status polling.
@@ -37,7 +44,7 @@ func New(c client.Client, mapper meta.RESTMapper, site string) *Applier {
 	poller := polling.NewStatusPoller(c, mapper, polling.Options{})
 	rm := ssa.NewResourceManager(c, poller, ssa.Owner{Field: FieldManager, Group: "syncd.dev"})
 	rm.SetConcurrency(applyConcurrency)
-	return &Applier{rm: rm, site: site}
+	return &Applier{rm: rm, client: c, site: site}
 }
 
 // Options tune one Apply.
@@ -87,24 +94,75 @@ func describeApplyError(err error) error {
 	return err
 }
 
+// Pruned says what became of each object Prune was given.
+type Pruned struct {
+	// Deleted were deleted now.
+	Deleted []inventory.Entry
+	// Gone were not there any more, or their kind is no longer served (its
+	// CustomResourceDefinition was deleted): not pruned by this sync.
+	Gone []inventory.Entry
+	// Skipped carry another site's or product's labels (someone took them
+	// over) or syncd.dev/prune: disabled.
+	Skipped []inventory.Entry
+}
+
 // Prune deletes the objects of entries that still carry this site's and
-// product's labels, so an object another product or someone else took over is
-// left alone. Objects already gone are fine.
-func (a *Applier) Prune(ctx context.Context, product string, entries []inventory.Entry) (*ssa.ChangeSet, error) {
-	if len(entries) == 0 {
-		return ssa.NewChangeSet(), nil
-	}
+// product's labels and are not annotated syncd.dev/prune: disabled, in the
+// reverse of the apply order (custom resources before their definitions,
+// namespaces last). Objects already gone are reported as such. On error
+// Pruned holds what was done before and after the failure.
+func (a *Applier) Prune(ctx context.Context, product string, entries []inventory.Entry) (Pruned, error) {
+	var res Pruned
+	byObject := make(map[*unstructured.Unstructured]inventory.Entry, len(entries))
 	objs := make([]*unstructured.Unstructured, len(entries))
 	for i, e := range entries {
 		objs[i] = e.Object()
+		byObject[objs[i]] = e
 	}
-	opts := ssa.DefaultDeleteOptions()
-	opts.Inclusions = map[string]string{"syncd.dev/site": a.site, "syncd.dev/product": product}
-	cs, err := a.rm.DeleteAll(ctx, objs, opts)
-	if err != nil {
-		return cs, fmt.Errorf("pruning: %w", err)
+	sort.Sort(sort.Reverse(ssa.SortableUnstructureds(objs)))
+	var errs []error
+	for _, o := range objs {
+		e := byObject[o]
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		err := a.client.Get(ctx, client.ObjectKeyFromObject(o), live)
+		if gone(err) {
+			res.Gone = append(res.Gone, e)
+			continue
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("pruning %s: %w", describe(o), err))
+			continue
+		}
+		l := live.GetLabels()
+		if l[wellknown.LabelSite] != a.site || l[wellknown.LabelProduct] != product || live.GetAnnotations()[wellknown.AnnotationPrune] == wellknown.PruneDisabled {
+			res.Skipped = append(res.Skipped, e)
+			continue
+		}
+		err = a.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: ptr.To(live.GetUID())})
+		switch {
+		case gone(err) || apierrors.IsConflict(err):
+			// Deleted meanwhile (and maybe recreated by someone else).
+			res.Gone = append(res.Gone, e)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("pruning %s: %w", describe(o), err))
+		default:
+			res.Deleted = append(res.Deleted, e)
+		}
 	}
-	return cs, nil
+	return res, errors.Join(errs...)
+}
+
+// gone reports whether err says the object, or its kind, does not exist.
+func gone(err error) bool {
+	return err != nil && (apierrors.IsNotFound(err) || meta.IsNoMatchError(err))
+}
+
+func describe(o *unstructured.Unstructured) string {
+	if o.GetNamespace() == "" {
+		return o.GetKind() + "/" + o.GetName()
+	}
+	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
 // ResourceManager exposes the underlying ssa manager, for diffing.

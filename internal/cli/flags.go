@@ -8,11 +8,13 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
+	"github.com/syncd-dev/syncd/internal/prune"
 	"github.com/syncd-dev/syncd/internal/verify"
 )
 
@@ -36,6 +38,7 @@ type commonFlags struct {
 	insecureHostKey bool
 	passphraseFile  string
 	registryConfig  string
+	maxPrunePercent int
 }
 
 // addGit registers the flags that locate the fleet repo.
@@ -78,6 +81,12 @@ func (f *commonFlags) imageVerifier() (*verify.Verifier, error) {
 		return nil, withCode(ExitError, err)
 	}
 	return verify.New(verify.WithKeychain(kc)), nil
+}
+
+// addPrune registers the flags of the prune safety rules (SPEC §2.2).
+func (f *commonFlags) addPrune(fs *pflag.FlagSet) {
+	fs.IntVar(&f.maxPrunePercent, "max-prune-percent", prune.DefaultMaxPercent,
+		"a sync that would delete more than this share of the site's objects deletes nothing, unless the head commit carries the trailer `"+prune.AllowMassPruneTrailer+": true` (100 allows any share)")
 }
 
 // addDaemon registers the daemon's flags.
@@ -159,6 +168,20 @@ func (f *commonFlags) restConfig() (*rest.Config, error) {
 	// limit would only serialize a large site.
 	cfg.QPS, cfg.Burst = 1000, 2000
 	return cfg, nil
+}
+
+// discovery returns a discovery client for the cluster: what a Namespace
+// holds is checked before syncd deletes it.
+func (f *commonFlags) discovery() (discovery.DiscoveryInterface, error) {
+	cfg, err := f.restConfig()
+	if err != nil {
+		return nil, err
+	}
+	d, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to the cluster at %s: %w", cfg.Host, err)
+	}
+	return d, nil
 }
 
 // kubeClient returns a client for the cluster.

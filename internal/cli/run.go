@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -70,10 +71,15 @@ step; a stopped apply is safe to resume.`,
 			if err != nil {
 				return err
 			}
+			disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+			if err != nil {
+				return err
+			}
 			dcfg := daemon.Config{
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
 				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log, Images: images,
-				Metrics: metrics.New(f.site),
+				Metrics:         metrics.New(f.site),
+				MaxPrunePercent: f.maxPrunePercent, Discovery: disc,
 			}
 			if publishStatus {
 				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
@@ -134,6 +140,7 @@ step; a stopped apply is safe to resume.`,
 	f.addKube(cmd.Flags())
 	f.addRegistry(cmd.Flags())
 	f.addDaemon(cmd.Flags())
+	f.addPrune(cmd.Flags())
 	return cmd
 }
 

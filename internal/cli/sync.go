@@ -88,6 +88,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
 	f.addRegistry(cmd.Flags())
+	f.addPrune(cmd.Flags())
 	return cmd
 }
 
@@ -107,12 +108,18 @@ func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthT
 	if err != nil {
 		return nil, err
 	}
+	disc, err := f.discovery()
+	if err != nil {
+		return nil, err
+	}
 	return reconcile.New(c, c.RESTMapper(), reconcile.Config{
-		Site:          f.site,
-		Namespace:     f.namespace,
-		HealthTimeout: healthTimeout,
-		Progress:      progress,
-		Images:        images,
+		Site:            f.site,
+		Namespace:       f.namespace,
+		HealthTimeout:   healthTimeout,
+		Progress:        progress,
+		Images:          images,
+		MaxPrunePercent: f.maxPrunePercent,
+		Discovery:       disc,
 	}), nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/hashicorp/go-hclog"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -61,6 +62,12 @@ type Config struct {
 	// Images verifies the images of products with a signing policy; without
 	// it such products are blocked.
 	Images reconcile.ImageVerifier
+	// MaxPrunePercent is the share of the site's objects one sync may delete
+	// without the head commit's `Syncd-Allow-Mass-Prune: true` (0: 50).
+	MaxPrunePercent int
+	// Discovery lets syncd see what a Namespace holds before pruning it;
+	// without it no Namespace is pruned.
+	Discovery discovery.ServerResourcesInterface
 }
 
 // Daemon is one site's long-running reconciler.
@@ -122,7 +129,8 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 		trigger: make(chan struct{}, 1),
 		rec: reconcile.New(c, mapper, reconcile.Config{
 			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log, Now: cfg.Now,
-			Images: cfg.Images,
+			Images:          cfg.Images,
+			MaxPrunePercent: cfg.MaxPrunePercent, Discovery: cfg.Discovery,
 		}),
 	}
 	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))

@@ -35,6 +35,7 @@ type Snapshot struct {
 	sha  string
 	root plumbing.Hash
 	time time.Time
+	msg  string
 
 	mu    sync.Mutex // guards st (go-git storage is not goroutine-safe) and trees
 	st    *filesystem.Storage
@@ -82,6 +83,7 @@ func newSnapshot(s *Source, c *object.Commit, st *filesystem.Storage) *Snapshot 
 		sha:   c.Hash.String(),
 		root:  c.TreeHash,
 		time:  c.Committer.When,
+		msg:   c.Message,
 		st:    st,
 		trees: map[plumbing.Hash][]object.TreeEntry{},
 	}
@@ -97,6 +99,10 @@ func parseSHA(sha string) (plumbing.Hash, error) {
 
 // SHA is the commit the snapshot shows.
 func (sn *Snapshot) SHA() string { return sn.sha }
+
+// Message is the full message of the commit the snapshot shows (its
+// trailers steer a sync, e.g. Syncd-Allow-Mass-Prune).
+func (sn *Snapshot) Message() string { return sn.msg }
 
 // node is one resolved name in the tree.
 type node struct {

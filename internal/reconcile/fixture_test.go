@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
@@ -146,7 +147,11 @@ func newTestReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconcile
 	if err := conflict.NewStore(cl, "syncd-system").Install(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return New(cl, cl.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}})
+	disc, err := discovery.NewDiscoveryClientForConfig(c.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(cl, cl.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}, Discovery: disc})
 }
 
 type testWriter struct{ t *testing.T }

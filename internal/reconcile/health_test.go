@@ -47,7 +47,15 @@ kind: Site
 metadata: {name: `+site+`, labels: {class: lab}}
 spec: {channel: prod}
 `)
-	rep = syncOnce(t, r, f.plan(site))
+	// Deleting all of a site's objects is a mass prune: it needs the
+	// head commit's Syncd-Allow-Mass-Prune trailer.
+	plan := f.plan(site)
+	rep = syncOnce(t, r, plan)
+	if got := result(t, rep, "web"); got.Pruned != 0 || rep.PruneRefused == nil {
+		t.Fatalf("site no longer targeted, no trailer: %+v, refused %v; want nothing pruned", got, rep.PruneRefused)
+	}
+	plan.AllowMassPrune = true
+	rep = syncOnce(t, r, plan)
 	if got := result(t, rep, "web"); got.Pruned != 3 {
 		t.Fatalf("site no longer targeted: %+v, want 3 pruned", got)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -29,7 +30,9 @@ func readLive(ctx context.Context, c client.Reader, site string, kinds map[schem
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
 		err := c.List(ctx, list, client.MatchingLabels{render.LabelSite: site})
-		if meta.IsNoMatchError(err) {
+		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+			// Not served (any more): a CRD not applied yet, or pruned by
+			// this very sync while the RESTMapper still knows its kinds.
 			continue
 		}
 		if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/policy"
+	"github.com/syncd-dev/syncd/internal/prune"
 	"github.com/syncd-dev/syncd/internal/render"
 )
 
@@ -37,6 +38,10 @@ type Plan struct {
 	ReportRefresh time.Duration
 	// Policy is the outcome of the fleet's policy gates at the site.
 	Policy *policy.Result
+	// AllowMassPrune is set when the head commit carries the trailer
+	// `Syncd-Allow-Mass-Prune: true` (prune.AllowsMassPrune): the sync may
+	// delete any share of the site's objects.
+	AllowMassPrune bool
 }
 
 // ProductPlan is one product's part of a Plan.
@@ -77,6 +82,12 @@ type ProductPlan struct {
 	channel, channelVersion string
 }
 
+// CommitMessager is a fleet repo snapshot that knows its commit's message,
+// as gitsource.Snapshot does.
+type CommitMessager interface {
+	Message() string
+}
+
 // Blocked reports whether the product must be left as it is live.
 func (p *ProductPlan) Blocked() bool {
 	return p.Err != nil || p.Held != "" || (p.Waiting != nil && p.Objects == nil)
@@ -97,6 +108,9 @@ func planSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, *f
 		return nil, nil, fmt.Errorf("loading fleet repo: %w", loadErr)
 	}
 	plan, err := PlanRepo(ctx, repo, &fsRenderer{fsys: fsys}, site, revision)
+	if m, ok := fsys.(CommitMessager); ok && plan != nil {
+		plan.AllowMassPrune = prune.AllowsMassPrune(m.Message())
+	}
 	return plan, repo, err
 }
 

@@ -7,18 +7,17 @@ import (
 	"io"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/hashicorp/go-hclog"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/apply"
@@ -47,6 +46,12 @@ type Config struct {
 	// Images verifies the images of products that have a signing policy;
 	// without it such products are blocked.
 	Images ImageVerifier
+	// MaxPrunePercent is the share of the site's objects one sync may
+	// delete (0: prune.DefaultMaxPercent) unless the plan allows a mass prune.
+	MaxPrunePercent int
+	// Discovery lists the kinds the API server serves, to see what a
+	// Namespace holds before deleting it; without it no Namespace is pruned.
+	Discovery discovery.ServerResourcesInterface
 }
 
 // Reconciler applies Plans to the cluster of one site.
@@ -83,6 +88,12 @@ type Result struct {
 	Product, Version string
 	// Created, Configured, Unchanged and Pruned count objects.
 	Created, Configured, Unchanged, Pruned int
+	// Orphaned counts objects that left the render but carry
+	// syncd.dev/prune: disabled: left in place and no longer managed.
+	Orphaned int
+	// PruneHeld says why objects that left the render were kept for now (a
+	// Namespace that still holds objects syncd did not apply).
+	PruneHeld []string
 	// Drift counts objects created or configured although the render is the
 	// one syncd last applied: changes made outside Git, undone.
 	Drift int
@@ -108,11 +119,17 @@ type Report struct {
 	// Policy is the outcome of the fleet's policy gates at the site: its
 	// violations and compliance score.
 	Policy *policy.Result
+	// PruneRefused, when set, says why the sync deleted nothing (SPEC §2.2:
+	// it would have deleted too large a share of the site's objects).
+	PruneRefused error
 }
 
-// Err joins the errors of every failed product.
+// Err joins the errors of every failed product and a refused prune.
 func (r *Report) Err() error {
 	var errs []error
+	if r.PruneRefused != nil {
+		errs = append(errs, r.PruneRefused)
+	}
 	for _, res := range r.Results {
 		if res.Err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", res.Product, res.Err))
@@ -145,9 +162,14 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	// An object that moves from one product to another is in the old one's
 	// inventory and the new one's render: it must never be pruned.
 	desired := plan.desiredEntries()
-	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products)), Policy: plan.Policy}
+	prunes := r.planPrune(plan, invs, live, desired)
+	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products)), Policy: plan.Policy, PruneRefused: prunes.refused}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
 	r.reportWarnings(plan.Policy)
+	if prunes.refused != nil {
+		r.progressf("%v", prunes.refused)
+		log.Error("mass prune refused", "error", prunes.refused)
+	}
 	planned := map[string]bool{}
 	applied := make([]*inventory.Inventory, len(plan.Products))
 	var failed sync.Map
@@ -162,7 +184,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 			pp := plan.Products[i]
 			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
 			g.Go(func() error {
-				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, desired, &failed, step)
+				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, desired, prunes, &failed, step)
 				if res.Err != nil {
 					failed.Store(pp.Name, true)
 				}
@@ -172,7 +194,7 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 		}
 		_ = g.Wait()
 	}
-	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, invs, planned, desired)...)
+	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, prunes, invs, planned, desired)...)
 	after, err := r.recordApplied(ctx, plan, applied, kinds)
 	if err != nil {
 		return rep, err
@@ -230,8 +252,8 @@ func levels(products []*ProductPlan) [][]int {
 // syncProduct applies one product and prunes what left its render. It
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, failed *sync.Map, step string) (Result, *inventory.Inventory) {
-	res, inv := r.syncProductOrKeep(ctx, log, plan, pp, old, live, known, desired, failed, step)
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+	res, inv := r.syncProductOrKeep(ctx, log, plan, pp, old, live, known, desired, prunes, failed, step)
 	if w := pp.Waiting; w != nil && res.Err == nil {
 		res.Waiting, res.Note = w, w.String()
 		if inv != nil {
@@ -243,7 +265,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 }
 
 // syncProductOrKeep is syncProduct before change control is reported.
-func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -281,7 +303,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 	if pp.NotDeployed != "" {
 		res.Note = "not deployed: " + pp.NotDeployed
 		r.progressf("%s %s: not deployed here (%s)", step, pp.Name, pp.NotDeployed)
-		res.Pruned, res.Err = r.prune(ctx, pp.Name, inventory.Difference(oldEntries, desired), nil)
+		res.Err = r.pruneAll(ctx, log, prunes, old, inventory.Difference(oldEntries, desired), &res)
 		return res, nil
 	}
 	fingerprint, err := pp.fingerprint()
@@ -338,14 +360,14 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 		res.Err = err
 		return res, nil
 	}
-	pruned, err := r.prune(ctx, pp.Name, inventory.Difference(oldEntries, desired), newEntries)
-	res.Pruned, res.Err = pruned, err
-	if err != nil {
+	p, err := r.prune(ctx, log, prunes, pp.Name, inventory.Difference(oldEntries, desired))
+	res.addPruned(p)
+	if res.Err = err; err != nil {
 		return res, nil
 	}
 	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
 		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
-	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: newEntries}
+	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: inventory.Union(p.retained, newEntries)}
 }
 
 // knownConflicts returns the site's recorded conflicts by ID.
@@ -391,53 +413,6 @@ func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*i
 		g.Go(func() error { return r.inventory.Save(gctx, inv) })
 	}
 	return live, g.Wait()
-}
-
-// prune deletes stale objects of product; with keep nil it also drops the
-// product's inventory (the product left the site).
-func (r *Reconciler) prune(ctx context.Context, product string, stale, keep []inventory.Entry) (int, error) {
-	cs, err := r.applier.Prune(ctx, product, stale)
-	n := 0
-	if cs != nil {
-		byID := map[object.ObjMetadata]inventory.Entry{}
-		for _, e := range stale {
-			byID[e.ID] = e
-		}
-		for _, e := range cs.Entries {
-			if e.Action == ssa.DeletedAction {
-				n++
-				r.event(ctx, byID[e.ObjMetadata].Object(), corev1.EventTypeNormal, "Pruned", fmt.Sprintf("syncd pruned %s: it left the render of %s", e.Subject, product))
-			}
-		}
-	}
-	if err != nil {
-		return n, err
-	}
-	if keep == nil {
-		return n, r.inventory.Delete(ctx, product)
-	}
-	return n, nil
-}
-
-// pruneRemoved prunes products that have an inventory but are no longer
-// planned for the site: their product was deleted or no longer targets it.
-func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, invs map[string]*inventory.Inventory, planned map[string]bool, desired []inventory.Entry) []Result {
-	var names []string
-	for name := range invs {
-		if !planned[name] {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	var results []Result
-	for _, name := range names {
-		res := Result{Product: name, Version: invs[name].Version, Health: health.Unknown, Note: "removed from site"}
-		res.Pruned, res.Err = r.prune(ctx, name, inventory.Difference(invs[name].Entries, desired), nil)
-		r.progressf("%s: removed from site, pruned %d object(s)", name, res.Pruned)
-		log.Info("product removed from site", "product", name, "pruned", res.Pruned)
-		results = append(results, res)
-	}
-	return results
 }
 
 // waitHealth computes the health of the products that are in place, first
@@ -534,7 +509,7 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			oldEntries = inv.Entries
 		}
 		if pp.NotDeployed != "" {
-			changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, desired))...)
+			changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Difference(oldEntries, desired), live))...)
 			continue
 		}
 		objs, items, err := r.decideConflicts(ctx, pp, live, known)
@@ -549,11 +524,11 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
 			continue
 		}
-		changes = append(changes, diff.Prunes(pp.Name, inventory.Difference(oldEntries, desired))...)
+		changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Difference(oldEntries, desired), live))...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(invs)) {
 		if !planned[name] {
-			changes = append(changes, diff.Prunes(name, inventory.Difference(invs[name].Entries, desired))...)
+			changes = append(changes, diff.Prunes(name, prunable(inventory.Difference(invs[name].Entries, desired), live))...)
 		}
 	}
 	return changes, errors.Join(errs...)
