@@ -82,6 +82,7 @@ func customValues() map[string]any {
 		"logLevel":          "debug",
 		"publishStatus":     false,
 		"promote":           true,
+		"maxPrunePercent":   80,
 		"replicas":          2,
 		"image":             map[string]any{"repository": "registry.example.com/syncd", "tag": "v1.2.3", "pullPolicy": "Always"},
 		"serviceAccount":    map[string]any{"name": "fleet-agent"},
@@ -484,7 +485,7 @@ func TestRenderDefaults(t *testing.T) {
 		"--conflict-retention=720h",
 		"--listen=:9090",
 		"--log-format=text",
-		"--publish-status=true",
+		"--publish-status=true", "--max-prune-percent=50",
 	}
 	if !reflect.DeepEqual(c.Args, wantArgs) {
 		t.Errorf("args\n%q\nwant\n%q", c.Args, wantArgs)
@@ -610,6 +611,7 @@ func TestRenderCustomValues(t *testing.T) {
 		"log-format":         "json",
 		"publish-status":     "false",
 		"promote":            "true",
+		"max-prune-percent":  "80",
 		"leader-elect":       "true",
 	}
 	if !reflect.DeepEqual(flags, want) {
