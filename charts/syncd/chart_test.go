@@ -83,6 +83,7 @@ func customValues() map[string]any {
 		"publishStatus":     false,
 		"promote":           true,
 		"maxPrunePercent":   80,
+		"registryConfig":    "/etc/syncd/registry/config.json",
 		"replicas":          2,
 		"image":             map[string]any{"repository": "registry.example.com/syncd", "tag": "v1.2.3", "pullPolicy": "Always"},
 		"serviceAccount":    map[string]any{"name": "fleet-agent"},
@@ -612,6 +613,7 @@ func TestRenderCustomValues(t *testing.T) {
 		"publish-status":     "false",
 		"promote":            "true",
 		"max-prune-percent":  "80",
+		"registry-config":    "/etc/syncd/registry/config.json",
 		"leader-elect":       "true",
 	}
 	if !reflect.DeepEqual(flags, want) {
