@@ -110,10 +110,3 @@ func group(c *cobra.Command) *cobra.Command {
 	}
 	return c
 }
-
-// notImplemented is the body of commands that later work fills in.
-func notImplemented(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return withCode(ExitError, fmt.Errorf("%s: not implemented yet", name))
-	}
-}

@@ -49,7 +49,7 @@ func gitCommit(t *testing.T, repo, key, msg string) string {
 
 func TestVerifyCommitSignedWithGit(t *testing.T) {
 	if _, err := exec.LookPath("ssh-keygen"); err != nil {
-		t.Skip("ssh-keygen not installed")
+		t.Fatalf("ssh-keygen (openssh-client, installed with openssh-server) is needed: %v", err)
 	}
 	dir := t.TempDir()
 	allowedKey, allowedPub := sshKey(t, dir, "release")
