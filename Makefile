@@ -21,13 +21,17 @@ GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
-.PHONY: all build test unit lint bench demo testbin clean fuzz
+.PHONY: all build test unit lint bench demo testbin clean fuzz docs
 
 all: build
 
 ## build: the syncd binary in bin/syncd
 build:
 	go build -ldflags "$(LDFLAGS)" -o bin/syncd ./cmd/syncd
+
+## docs: the CLI reference docs/cli/*.md, generated from the commands (a test fails when it is stale)
+docs:
+	go run ./hack/gendocs -out docs/cli
 
 ## testbin: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok, built once
 testbin: $(TESTBIN)/.complete
