@@ -8,10 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 // The pages of docs/ are held to what syncd does: TestDocsExamples runs the
@@ -26,6 +29,9 @@ import (
 //     A command ending in "# exit N" must exit with N, any other with 0.
 //     `syncd ...` runs in-process through the cobra root command; anything
 //     else runs with bash. Only offline commands belong in such blocks.
+//   - A "console cluster" block is run the same way against a real
+//     kube-apiserver (one per page, as $KUBECONFIG); it is skipped under
+//     -short.
 //   - A fenced block whose info string has `file=PATH` (e.g. "yaml
 //     file=my-fleet/fleet.yaml") is written to PATH before the commands
 //     after it run.
@@ -46,6 +52,7 @@ type docStep struct {
 	file, content string // a file block
 
 	command  string   // a console command, without "$ " and the exit comment
+	cluster  bool     // the command needs a cluster (a "console cluster" block)
 	exitCode int      // expected exit code
 	output   []string // expected output lines
 }
@@ -83,9 +90,10 @@ func parseDocSteps(page string) ([]docStep, error) {
 		if fields[0] != "console" {
 			continue
 		}
+		cluster := slices.Contains(fields[1:], "cluster")
 		for j, l := range body {
 			if cmd, ok := strings.CutPrefix(l, "$ "); ok {
-				st := docStep{line: start + j + 1, command: cmd}
+				st := docStep{line: start + j + 1, command: cmd, cluster: cluster}
 				if m := exitComment.FindStringSubmatch(cmd); m != nil {
 					st.exitCode, _ = strconv.Atoi(m[1])
 					st.command = strings.TrimSpace(cmd[:len(cmd)-len(m[0])])
@@ -237,6 +245,13 @@ func TestDocsExamples(t *testing.T) {
 			os.Unsetenv(k)
 		}
 	}
+	// The test control plane is found from the repository, before the
+	// pages move the working directory away from it.
+	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
+		if dir, err := testenv.BinDir(); err == nil {
+			t.Setenv("KUBEBUILDER_ASSETS", dir)
+		}
+	}
 	// Git commits made by the pages' commands: a fixed identity and no
 	// configuration of the machine (signing, hooks, templates).
 	for k, v := range map[string]string{
@@ -269,7 +284,17 @@ func TestDocsExamples(t *testing.T) {
 			t.Chdir(dir)
 			ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 			defer cancel()
+			var cluster *testenv.Cluster
 			for _, st := range steps {
+				if st.cluster && testing.Short() {
+					continue
+				}
+				if st.cluster && cluster == nil {
+					// One API server per page, met by the commands as
+					// a user's current kubeconfig.
+					cluster = testenv.NewCluster(t, testenv.ClusterOptions{})
+					t.Setenv("KUBECONFIG", cluster.Kubeconfig)
+				}
 				if st.file != "" {
 					p := filepath.Join(dir, filepath.FromSlash(st.file))
 					if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
@@ -368,5 +393,107 @@ func TestSplitWords(t *testing.T) {
 	}
 	if _, err := splitWords(`syncd "open`); err == nil {
 		t.Error("an unterminated quote was accepted")
+	}
+}
+
+var (
+	mdLink    = regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	mdHeading = regexp.MustCompile(`(?m)^#{1,6}\s+(.+?)\s*$`)
+)
+
+// headingAnchors returns the anchors GitHub gives the headings of a page.
+func headingAnchors(page string) map[string]bool {
+	anchors := map[string]bool{}
+	for _, m := range mdHeading.FindAllStringSubmatch(stripCodeBlocks(page), -1) {
+		var b strings.Builder
+		for _, r := range strings.ToLower(m[1]) {
+			switch {
+			case r == ' ':
+				b.WriteRune('-')
+			case r == '-' || r == '_' || (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9'):
+				b.WriteRune(r)
+			}
+		}
+		anchors[b.String()] = true
+	}
+	return anchors
+}
+
+// stripCodeBlocks drops fenced code blocks, whose lines are no headings.
+func stripCodeBlocks(page string) string {
+	var out []string
+	fence := ""
+	for _, l := range strings.Split(page, "\n") {
+		if f, _, ok := openingFence(l); ok && (fence == "" || strings.TrimSpace(l) == fence) {
+			if fence == "" {
+				fence = f
+			} else {
+				fence = ""
+			}
+			continue
+		}
+		if fence == "" {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestDocsLinks checks that every relative link of the README and docs/
+// reaches a file of the repository, and its #anchor a heading of that page.
+func TestDocsLinks(t *testing.T) {
+	pages, err := filepath.Glob(filepath.Join(docsDir, "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli, err := filepath.Glob(filepath.Join(docsDir, "cli", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages = append(append(pages, cli...), "../../README.md", "../../charts/syncd/README.md")
+	checked := 0
+	for _, page := range pages {
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range mdLink.FindAllStringSubmatch(stripCodeBlocks(string(b)), -1) {
+			link := m[1]
+			if strings.Contains(link, "://") || strings.HasPrefix(link, "mailto:") {
+				continue
+			}
+			path, anchor, _ := strings.Cut(link, "#")
+			target := page
+			if path != "" {
+				target = filepath.Join(filepath.Dir(page), filepath.FromSlash(path))
+			}
+			checked++
+			tb, err := os.ReadFile(target)
+			if err != nil {
+				if fi, serr := os.Stat(target); serr == nil && fi.IsDir() && anchor == "" {
+					continue
+				}
+				t.Errorf("%s: link %q: %v", page, link, err)
+				continue
+			}
+			if anchor != "" && !headingAnchors(string(tb))[anchor] {
+				t.Errorf("%s: link %q: %s has no heading with anchor #%s", page, link, target, anchor)
+			}
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no relative link found: the link pattern is broken")
+	}
+}
+
+func TestHeadingAnchors(t *testing.T) {
+	a := headingAnchors("# Title\n## 1. Watch it work: `make demo`\n```sh\n# not a heading\n```\n### Permissions: what least privilege needs\n")
+	for _, want := range []string{"title", "1-watch-it-work-make-demo", "permissions-what-least-privilege-needs"} {
+		if !a[want] {
+			t.Errorf("no anchor %q in %v", want, a)
+		}
+	}
+	if a["not-a-heading"] {
+		t.Error("a comment in a code block counted as a heading")
 	}
 }
