@@ -30,8 +30,8 @@ import (
 //     `syncd ...` runs in-process through the cobra root command; anything
 //     else runs with bash. Only offline commands belong in such blocks.
 //   - A "console cluster" block is run the same way against a real
-//     kube-apiserver (one per page, as $KUBECONFIG); it is skipped under
-//     -short.
+//     kube-apiserver (one per page, as $KUBECONFIG, with the test control
+//     plane's kubectl on $PATH); it is skipped under -short.
 //   - A fenced block whose info string has `file=PATH` (e.g. "yaml
 //     file=my-fleet/fleet.yaml") is written to PATH before the commands
 //     after it run.
@@ -294,6 +294,11 @@ func TestDocsExamples(t *testing.T) {
 					// a user's current kubeconfig.
 					cluster = testenv.NewCluster(t, testenv.ClusterOptions{})
 					t.Setenv("KUBECONFIG", cluster.Kubeconfig)
+					// kubectl of the test control plane, for the
+					// out-of-band edits pages show.
+					if bin, err := testenv.BinDir(); err == nil {
+						t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+					}
 				}
 				if st.file != "" {
 					p := filepath.Join(dir, filepath.FromSlash(st.file))
