@@ -502,3 +502,55 @@ func TestHeadingAnchors(t *testing.T) {
 		t.Error("a comment in a code block counted as a heading")
 	}
 }
+
+var (
+	// metricName is how internal/metrics names a series.
+	metricName = regexp.MustCompile(`Name:\s*"(syncd_[a-z_]+)"`)
+	// eventReason is how the reconciler records an Event, and how other
+	// packages name an Event reason.
+	eventReason = regexp.MustCompile(`EventType(?:Normal|Warning),\s*"([A-Z][A-Za-z]+)"|\breason[A-Za-z]*\s*=\s*"([A-Z][A-Za-z]+)"`)
+)
+
+// TestOperationsCoversMetricsAndEvents fails when syncd exports a metric or
+// records an Event reason that docs/operations.md does not describe.
+func TestOperationsCoversMetricsAndEvents(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join(docsDir, "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var metrics, reasons []string
+	err = filepath.WalkDir("..", func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, m := range metricName.FindAllStringSubmatch(string(b), -1) {
+			metrics = append(metrics, m[1]+" ("+path+")")
+		}
+		for _, m := range eventReason.FindAllStringSubmatch(string(b), -1) {
+			reasons = append(reasons, m[1]+m[2]+" ("+path+")")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(metrics) == 0 || len(reasons) == 0 {
+		t.Fatalf("found %d metrics and %d Event reasons in internal/: the patterns are broken", len(metrics), len(reasons))
+	}
+	for _, m := range metrics {
+		name, _, _ := strings.Cut(m, " ")
+		if !strings.Contains(string(page), "`"+name+"`") {
+			t.Errorf("docs/operations.md does not describe metric %s: add it to the metrics table", m)
+		}
+	}
+	for _, r := range reasons {
+		name, _, _ := strings.Cut(r, " ")
+		if !strings.Contains(string(page), "| `"+name+"` |") {
+			t.Errorf("docs/operations.md does not describe Event reason %s: add it to the Events table", r)
+		}
+	}
+}
