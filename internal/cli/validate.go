@@ -16,8 +16,11 @@ func newValidateCommand(s *streams) *cobra.Command {
 		Short: "Check the whole fleet repo offline and list every problem (exit 0 valid, 1 problems, 2 error)",
 		Long: `Load every file of the fleet repo, evaluate every product's targets for every
 site, resolve the version of every product at every site that it targets, and
-render each of those releases, as the sites would. Every problem is printed at
-once, one per line, as
+render each of those releases (and the other, not recalled, releases of the
+product), as the sites would. Every rendered object is checked against the
+fleet.yaml policies that apply at the site: a block-severity violation is a
+problem, reported at the file and line that write the object (warn-severity
+ones are not). Every problem is printed at once, one per line, as
 
     FILE:LINE: FIELD: MESSAGE
 

@@ -52,3 +52,29 @@ func TestValidateUsageErrors(t *testing.T) {
 		t.Fatalf("positional argument: %v", res)
 	}
 }
+
+// TestValidateReportsBlockingPolicies: a rendered object that violates a
+// block-severity policy of fleet.yaml is a problem at the file and line that
+// write the object, naming the policy, for every site × product render (the
+// releases a site runs and those it may run next); warn-severity violations
+// (the example's images-pinned) are not problems.
+func TestValidateReportsBlockingPolicies(t *testing.T) {
+	dir := exampleCopy(t)
+	at := func(name string) string { return filepath.Join(dir, name) }
+	// edge-replica-cap: auth-service 5.1.0 runs at the edge store on prod.
+	editFile(t, at("products/auth-service/releases/5.1.0/deployment.yaml"), "replicas: 2", "replicas: 3")
+	// no-privileged-containers: widget-operator 0.3.0 is on dev only, and
+	// is checked at every site the product targets.
+	editFile(t, at("products/widget-operator/releases/0.3.0/deployment.yaml"), "          args:", "          securityContext: {privileged: true}\n          args:")
+
+	res := runSyncd(t, "validate", "--repo-dir", dir)
+	if res.code != ExitDiff {
+		t.Fatalf("exit %d, want 1: %v", res.code, res)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(res.stdout), "\n") {
+		if !strings.Contains(line, ": blocked by policy ") {
+			t.Errorf("problem %q is not a policy violation", line)
+		}
+	}
+	checkGolden(t, "validate-policy.txt", res.stdout)
+}

@@ -65,6 +65,10 @@ func (p *Policy) Allows(object map[string]any, site *Site) (bool, error) {
 	return ok, nil
 }
 
+// Line is the line of the policy in fleet.yaml; 0 when it did not come from
+// Load.
+func (p *Policy) Line() int { return p.line }
+
 func (p *Policy) notCompiled() error {
 	return p.errorf("", "expressions are not compiled; load the fleet with fleet.Load")
 }

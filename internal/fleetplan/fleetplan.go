@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/policy"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/render"
 )
@@ -81,6 +82,7 @@ func Plan(ctx context.Context, fsys fs.FS, opts Options) (*Revision, error) {
 		return rev, nil
 	}
 	renderer := &cachedRenderer{cache: cache, repo: rrepo}
+	src := &sources{fsys: fsys}
 	for _, site := range sortedSites(repo) {
 		plan, err := reconcile.PlanRepo(ctx, repo, renderer, site, revision)
 		if err := ctx.Err(); err != nil {
@@ -92,13 +94,19 @@ func Plan(ctx context.Context, fsys fs.FS, opts Options) (*Revision, error) {
 		}
 		rev.Sites[site] = plan
 		for _, pp := range plan.Products {
-			if pp.Err != nil {
-				probs.addProductErr(site, pp, renderer.dirs[renderKey{site, pp.Name}])
+			var blocked *policy.BlockedError
+			switch req := renderer.dirs[renderKey{site, pp.Name}]; {
+			case errors.As(pp.Err, &blocked):
+				for _, v := range blocked.Violations {
+					probs.add(site, violationProblem(v, req, repo.Fleet.Spec.Policies, src))
+				}
+			case pp.Err != nil:
+				probs.addProductErr(site, pp, req)
 			}
 		}
 	}
 	if opts.AllReleases {
-		renderOtherReleases(ctx, rev, renderer, probs)
+		renderOtherReleases(ctx, rev, renderer, probs, src)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -108,9 +116,10 @@ func Plan(ctx context.Context, fsys fs.FS, opts Options) (*Revision, error) {
 }
 
 // renderOtherReleases renders the releases that no site runs at this
-// revision, for every site their product targets, so that a broken release
-// is found before a channel points to it.
-func renderOtherReleases(ctx context.Context, rev *Revision, r *cachedRenderer, probs *collector) {
+// revision, for every site their product targets, and checks them against
+// the site's block-severity policies (but a recalled release), so that a
+// broken or blocked release is found before a channel points to it.
+func renderOtherReleases(ctx context.Context, rev *Revision, r *cachedRenderer, probs *collector, src *sources) {
 	for _, name := range sortedKeys(rev.Repo.Products) {
 		p := rev.Repo.Products[name]
 		var reqs []render.Request
@@ -130,6 +139,12 @@ func renderOtherReleases(ctx context.Context, rev *Revision, r *cachedRenderer, 
 			}
 		}
 		for _, res := range r.cache.RenderAll(ctx, r.repo, reqs) {
+			// A recalled release never runs again: its policies do not matter.
+			if rel := p.Release(res.Request.Version); res.Err == nil && (rel == nil || !rel.Spec.Recalled) {
+				for _, v := range blockingViolations(rev.Repo, res.Request.Site, name, res.Objects) {
+					probs.add(res.Request.Site, violationProblem(v, res.Request, rev.Repo.Fleet.Spec.Policies, src))
+				}
+			}
 			if res.Err != nil {
 				e := renderError(res.Err, res.Request)
 				// A problem outside the release (in the site's Component) is
