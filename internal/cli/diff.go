@@ -60,6 +60,7 @@ Secret values are masked. Exit code: 0 no difference, 1 differences, 2 error.`,
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
 	f.addRegistry(cmd.Flags())
+	f.addVerifyCommits(cmd.Flags())
 	return cmd
 }
 

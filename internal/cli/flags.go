@@ -39,6 +39,8 @@ type commonFlags struct {
 	passphraseFile  string
 	registryConfig  string
 	maxPrunePercent int
+	verifyCommits   string
+	signingKey      string
 }
 
 // addGit registers the flags that locate the fleet repo.

@@ -26,6 +26,7 @@ func (f *commonFlags) gitSource(log hclog.Logger) (*gitsource.Source, error) {
 		InsecureSkipHostKeyCheck: f.insecureHostKey,
 		CacheDir:                 f.cacheDir,
 		Logger:                   log,
+		SigningKey:               f.signingKey,
 	})
 }
 
@@ -41,11 +42,15 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 		return nil, err
 	}
 	fmt.Fprintf(s.err, "fleet repo at %s: %s\n", shortSHA(rev.SHA), rev.Subject)
-	snap, err := src.Snapshot(ctx, rev.SHA)
+	sha, commits, err := f.verifiedRevision(ctx, s, src, rev.SHA)
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{fsys: snap, revision: rev.SHA, hist: daemon.GitSource{Source: src}, src: src}, nil
+	snap, err := src.Snapshot(ctx, sha)
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{fsys: snap, revision: sha, hist: daemon.GitSource{Source: src}, src: src, commits: commits}, nil
 }
 
 func shortSHA(sha string) string {

@@ -84,7 +84,11 @@ step; a stopped apply is safe to resume.`,
 			if publishStatus {
 				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
 			}
-			d := daemon.New(c, dyn, c.RESTMapper(), daemon.GitSource{Source: src}, dcfg)
+			dsrc, err := f.daemonSource(cmd.Context(), c, src, log)
+			if err != nil {
+				return err
+			}
+			d := daemon.New(c, dyn, c.RESTMapper(), dsrc, dcfg)
 			// work is what the leader runs: the reconcile loop and, with
 			// --promote, the promoter beside it.
 			work := d.Run
@@ -141,6 +145,8 @@ step; a stopped apply is safe to resume.`,
 	f.addRegistry(cmd.Flags())
 	f.addDaemon(cmd.Flags())
 	f.addPrune(cmd.Flags())
+	f.addVerifyCommits(cmd.Flags())
+	f.addSigningKey(cmd.Flags())
 	return cmd
 }
 

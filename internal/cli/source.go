@@ -8,6 +8,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/status"
 )
 
 // snapshot is a fleet repo revision ready to be read.
@@ -18,6 +19,8 @@ type snapshot struct {
 	hist reconcile.History
 	// src is the fleet repo fetched (--repo); nil for --repo-dir.
 	src *gitsource.Source
+	// commits is what --verify-commits decided; nil without it.
+	commits *status.Commits
 }
 
 // planSite reads the fleet repo (--repo-dir or --repo) and plans --site.

@@ -123,6 +123,9 @@ func printStatus(w io.Writer, st *status.SiteStatus, now time.Time) error {
 	if st.LastError != "" {
 		fmt.Fprintf(w, "last error: %s\n", st.LastError)
 	}
+	if st.Commits != nil {
+		fmt.Fprintf(w, "commit verification: %s\n", st.Commits)
+	}
 	writeCompliance(w, st.Compliance)
 	if len(st.Products) == 0 {
 		_, err := fmt.Fprintln(w, "no products at this site")

@@ -65,7 +65,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				return err
 			}
-			st, err := recordStatus(cmd.Context(), c, f.namespace, f.site, rep)
+			st, err := recordStatus(cmd.Context(), c, f.namespace, f.site, rep, snap.commits)
 			if err != nil {
 				fmt.Fprintf(s.err, "warning: recording the site status: %v\n", err)
 			}
@@ -89,6 +89,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	f.addKube(cmd.Flags())
 	f.addRegistry(cmd.Flags())
 	f.addPrune(cmd.Flags())
+	f.addVerifyCommits(cmd.Flags())
 	return cmd
 }
 
@@ -159,7 +160,8 @@ const publishStatusUsage = "publish the site's status report as branch syncd/sta
 
 // recordStatus keeps the site status in the cluster after a one-off sync, as
 // the daemon does, so `syncd status` shows it, and returns it.
-func recordStatus(ctx context.Context, c client.Client, namespace, site string, rep *reconcile.Report) (*status.SiteStatus, error) {
+// commits is what --verify-commits decided (nil without it).
+func recordStatus(ctx context.Context, c client.Client, namespace, site string, rep *reconcile.Report, commits *status.Commits) (*status.SiteStatus, error) {
 	store := status.NewStore(c, namespace, site)
 	prev, err := store.Load(ctx)
 	if err != nil {
@@ -170,6 +172,7 @@ func recordStatus(ctx context.Context, c client.Client, namespace, site string, 
 		return nil, err
 	}
 	st := status.Update(prev, rep, status.OpenConflicts(list), time.Now())
+	st.Commits = commits
 	_, err = store.Save(ctx, st)
 	return st, err
 }

@@ -242,7 +242,7 @@ func (d *Daemon) poll(ctx context.Context, due bool) error {
 		d.recordStatus(ctx, nil, err)
 		return err
 	}
-	if !changed && !due && !d.failing && sha == d.rev {
+	if !changed && !due && !d.failing && sha == d.rev && !d.commitsChanged() {
 		return nil
 	}
 	err = d.syncLocked(ctx, sha)

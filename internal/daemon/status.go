@@ -45,6 +45,10 @@ func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err er
 		}
 		st = status.Update(d.status, rep, status.OpenConflicts(list), now)
 	}
+	if cc, ok := d.src.(commitChecker); ok {
+		st.Commits = cc.Commits()
+		d.cfg.Metrics.CommitsHeld(st.Commits.Held())
+	}
 	d.status = st
 	if _, serr := store.Save(ctx, st); serr != nil {
 		d.cfg.Log.Warn("saving the site status failed", "error", serr)
@@ -62,4 +66,20 @@ func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err er
 	case published:
 		d.cfg.Log.Info("status report published", "branch", status.Branch(d.cfg.Site))
 	}
+}
+
+// commitsChanged reports whether commit verification decided something the
+// recorded status does not say yet (a new head refused, or verified), so
+// that it is recorded and published even when the applied revision stays.
+// d.mu is held.
+func (d *Daemon) commitsChanged() bool {
+	cc, ok := d.src.(commitChecker)
+	if !ok {
+		return false
+	}
+	now := cc.Commits()
+	if d.status == nil || d.status.Commits == nil || now == nil {
+		return now != nil
+	}
+	return *now != *d.status.Commits
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing/transport"
 	"github.com/go-git/go-git/v5/storage/filesystem"
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/crypto/ssh"
 )
 
 // Defaults for Options fields left empty.
@@ -63,6 +64,10 @@ type Options struct {
 	// Author signs the commits the Source makes; "syncd <syncd@localhost>"
 	// when empty.
 	Author Signature
+	// SigningKey, when set, is an SSH private key file (not encrypted) that
+	// signs every commit the Source makes, as git does with gpg.format=ssh,
+	// so that sites verifying commits (--verify-commits) accept them.
+	SigningKey string
 }
 
 // Signature names the author and committer of commits.
@@ -83,6 +88,7 @@ type Source struct {
 	timeout    time.Duration
 	log        hclog.Logger
 	author     Signature
+	signer     ssh.Signer // signs commits; nil: unsigned
 
 	// Tunables, fixed by New; tests shorten them.
 	maxPacks    int           // re-clone (compact) beyond this many pack files
@@ -157,6 +163,11 @@ func New(opts Options) (*Source, error) {
 	}
 	if s.author.Email == "" {
 		s.author.Email = "syncd@localhost"
+	}
+	if opts.SigningKey != "" {
+		if s.signer, err = loadSigningKey(opts.SigningKey); err != nil {
+			return nil, err
+		}
 	}
 	if ep.Scheme == "file" {
 		return s, nil

@@ -212,6 +212,11 @@ func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRe
 	now := time.Now()
 	sig := object.Signature{Name: s.author.Name, Email: s.author.Email, When: now}
 	c := &object.Commit{Author: sig, Committer: sig, Message: message(req), TreeHash: tree, ParentHashes: parents}
+	if s.signer != nil {
+		if err := signCommit(c, s.signer); err != nil {
+			return plumbing.ZeroHash, nil, err
+		}
+	}
 	obj := st.NewEncodedObject()
 	if err := c.Encode(obj); err != nil {
 		return plumbing.ZeroHash, nil, fmt.Errorf("encoding commit: %w", err)

@@ -24,6 +24,7 @@ type Metrics struct {
 	revision          *prometheus.GaugeVec
 	products          *prometheus.GaugeVec
 	verifyFailures    *prometheus.CounterVec
+	commitsHeld       prometheus.Gauge
 }
 
 // New returns the metrics of site, registered with Go and process collectors.
@@ -68,11 +69,15 @@ func New(site string) *Metrics {
 			Name: "syncd_verify_failures_total", Help: "Images that failed signature verification, by product and reason.",
 			ConstLabels: labels,
 		}, []string{"product", "reason"}),
+		commitsHeld: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "syncd_commit_verification_held", Help: "1 while the fleet repo head is not applied because its signature does not verify (--verify-commits), else 0.",
+			ConstLabels: labels,
+		}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.reconcileDuration, m.objects, m.drift, m.conflicts, m.gitFetchDuration, m.gitFetchErrors,
-		m.lastSuccess, m.revision, m.products, m.verifyFailures,
+		m.lastSuccess, m.revision, m.products, m.verifyFailures, m.commitsHeld,
 	)
 	return m
 }
@@ -129,4 +134,14 @@ func (m *Metrics) Fetched(d time.Duration, err error) {
 // reason (see verify.Reason).
 func (m *Metrics) VerifyFailed(product, reason string) {
 	m.verifyFailures.WithLabelValues(product, reason).Inc()
+}
+
+// CommitsHeld records whether the site stays behind its branch head because
+// the head's signature does not verify.
+func (m *Metrics) CommitsHeld(held bool) {
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.commitsHeld.Set(v)
 }

@@ -46,6 +46,9 @@ type Report struct {
 	// Compliance is the site's policy compliance (SPEC §7), when the fleet
 	// has policies.
 	Compliance *Compliance `json:"compliance,omitempty" yaml:"compliance,omitempty"`
+	// Commits is the site's commit verification (SPEC §7), when it verifies
+	// commits: a head it refused is visible fleet-wide.
+	Commits *Commits `json:"commits,omitempty" yaml:"commits,omitempty"`
 }
 
 // ReportProduct is one product in a Report; its fields mean what they mean
@@ -71,7 +74,7 @@ func NewReport(st *SiteStatus) *Report {
 	r := &Report{
 		APIVersion: ReportAPIVersion, Kind: ReportKind, FormatVersion: ReportFormatVersion,
 		Site: st.Site, Revision: st.Revision, RefreshedAt: zeroOrNormal(st.UpdatedAt),
-		Compliance: st.Compliance,
+		Compliance: st.Compliance, Commits: st.Commits,
 	}
 	for _, p := range st.Products {
 		rp := ReportProduct{

@@ -33,6 +33,9 @@ type SiteStatus struct {
 	// Compliance is the outcome of the fleet's policy gates at the last
 	// sync; nil when the fleet has no policy.
 	Compliance *Compliance `json:"compliance,omitempty" yaml:"compliance,omitempty"`
+	// Commits is what commit verification decided; nil without
+	// --verify-commits.
+	Commits *Commits `json:"commits,omitempty" yaml:"commits,omitempty"`
 }
 
 // Compliance is how a site meets the fleet's policies (SPEC §7).
