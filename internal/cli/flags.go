@@ -41,6 +41,8 @@ type commonFlags struct {
 	maxPrunePercent int
 	verifyCommits   string
 	signingKey      string
+	statusRepo      string
+	statusIdentity  string
 }
 
 // addGit registers the flags that locate the fleet repo.

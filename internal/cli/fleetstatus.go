@@ -57,7 +57,13 @@ command still exits 0.`,
 			if lerr != nil {
 				fmt.Fprintf(s.err, "warning: the fleet repo at %s has problems:\n%v\n", shortSHA(rev.SHA), lerr)
 			}
-			reports, unreadable, err := status.ReadReports(ctx, src)
+			statusSrc, err := f.statusSource(src, hclog.NewNullLogger())
+			if err != nil {
+				return withCode(ExitError, err)
+			}
+			reports, unreadable, err := trustedReports(ctx, src, statusSrc, func(site string) {
+				fmt.Fprintf(s.err, "warning: report of site %s is unsigned: the site declares no key (%s)\n", site, status.SiteKeyFile(site))
+			})
 			if err != nil {
 				return err
 			}
@@ -85,5 +91,6 @@ command still exits 0.`,
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
 	f.addGit(cmd.Flags())
+	f.addStatusRepo(cmd.Flags())
 	return cmd
 }

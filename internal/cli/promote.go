@@ -55,6 +55,9 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 				return withCode(ExitError, err)
 			}
 			p := newPromoter(src, log.Named("promote"), nil)
+			if err := f.readReportsFrom(p, src, log); err != nil {
+				return err
+			}
 			p.DryRun = dryRun
 			ctx := cmd.Context()
 			if !once {
@@ -80,6 +83,7 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	f.addGit(cmd.Flags())
 	f.addSigningKey(cmd.Flags())
+	f.addStatusRepo(cmd.Flags())
 	return cmd
 }
 

@@ -82,7 +82,11 @@ step; a stopped apply is safe to resume.`,
 				MaxPrunePercent: f.maxPrunePercent, Discovery: disc,
 			}
 			if publishStatus {
-				dcfg.Publisher = status.NewPublisher(src, f.site, log.Named("status"))
+				statusSrc, err := f.statusSource(src, log.Named("status-repo"))
+				if err != nil {
+					return err
+				}
+				dcfg.Publisher = status.NewPublisher(statusSrc, f.site, log.Named("status"))
 			}
 			dsrc, err := f.daemonSource(cmd.Context(), c, src, log)
 			if err != nil {
@@ -94,6 +98,9 @@ step; a stopped apply is safe to resume.`,
 			work := d.Run
 			if promoter {
 				p := newPromoter(src, log.Named("promote"), dcfg.Metrics)
+				if err := f.readReportsFrom(p, src, log); err != nil {
+					return err
+				}
 				work = func(ctx context.Context) error {
 					ctx, cancel := context.WithCancel(ctx)
 					defer cancel()
@@ -147,6 +154,7 @@ step; a stopped apply is safe to resume.`,
 	f.addPrune(cmd.Flags())
 	f.addVerifyCommits(cmd.Flags())
 	f.addSigningKey(cmd.Flags())
+	f.addStatusRepo(cmd.Flags())
 	return cmd
 }
 

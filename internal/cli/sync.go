@@ -70,7 +70,11 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 				fmt.Fprintf(s.err, "warning: recording the site status: %v\n", err)
 			}
 			if publishStatus && st != nil && snap.src != nil {
-				publishReport(cmd.Context(), s, snap.src, st)
+				statusSrc, err := f.statusSource(snap.src, nil)
+				if err != nil {
+					return err
+				}
+				publishReport(cmd.Context(), s, statusSrc, st)
 			}
 			if err := printSummary(s, rep); err != nil {
 				return err
@@ -90,6 +94,8 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	f.addRegistry(cmd.Flags())
 	f.addPrune(cmd.Flags())
 	f.addVerifyCommits(cmd.Flags())
+	f.addSigningKey(cmd.Flags())
+	f.addStatusRepo(cmd.Flags())
 	return cmd
 }
 

@@ -50,6 +50,10 @@ type Reports struct {
 	// StaleAfter is the age of a report's liveness time after which readers
 	// treat the site as unknown; longer than Refresh.
 	StaleAfter Duration `json:"staleAfter,omitzero"`
+	// RequireSigned makes readers ignore the report of a site that declares
+	// no key (sites/<site>/site.pub), as they ignore a report not signed by
+	// the key a site declares (SPEC §7).
+	RequireSigned bool `json:"requireSigned,omitempty"`
 }
 
 // Rollout limits the pace at which sites pick up a new version.

@@ -137,9 +137,11 @@ func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch strin
 	parent := old
 	if !exists || req.Rebuild {
 		var ok bool
-		if parent, ok = heads[s.branch]; !ok {
+		if parent, ok = heads[s.branch]; !ok && !(req.Force && !exists) {
 			return "", false, s.branchNotFound(s.branch)
 		}
+		// A new forced branch needs no tracked branch: a status repo may
+		// hold nothing but status branches.
 	}
 	st := s.store
 	commit, objects, err := s.build(ctx, st, req, parent, old)
@@ -169,12 +171,16 @@ func (s *Source) commitOnce(ctx context.Context, req CommitRequest, branch strin
 // rebuilt one: as the branch's current head, old, has the edited files).
 func (s *Source) build(ctx context.Context, st *filesystem.Storage, req CommitRequest, parent, old plumbing.Hash) (plumbing.Hash, []plumbing.Hash, error) {
 	branchExists := !old.IsZero()
-	pc, err := object.GetCommit(st, parent)
-	if err != nil {
-		return plumbing.ZeroHash, nil, fmt.Errorf("reading commit %s: %w", parent, err)
+	var pc *object.Commit
+	var base *Snapshot
+	if !parent.IsZero() {
+		var err error
+		if pc, err = object.GetCommit(st, parent); err != nil {
+			return plumbing.ZeroHash, nil, fmt.Errorf("reading commit %s: %w", parent, err)
+		}
+		// The change reads through the Source's own storage, which is locked.
+		base = newSnapshot(s, pc, st)
 	}
-	// The change reads through the Source's own storage, which is locked.
-	base := newSnapshot(s, pc, st)
 	if req.Force && !branchExists {
 		base = nil // a new status branch starts empty
 	}
