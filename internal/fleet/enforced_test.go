@@ -19,6 +19,7 @@ var enforcedBy = map[string]string{
 	"Fleet.spec.freeze.reason":                                          "gate.Decide (status reason)",
 	"Fleet.spec.reports.refresh":                                        "status.Publisher.SetRefresh via reconcile.Plan.ReportRefresh (daemon)",
 	"Fleet.spec.reports.staleAfter":                                     "promote.staleAfter, syncd fleet status",
+	"Fleet.spec.reports.requireSigned":                                  "status.ReportTrust.Check via cli trustedReports (promote, fleet status)",
 	"Fleet.spec.freeze.until":                                           "Freeze.InForce: gate.Decide, promote",
 	"Fleet.spec.policies[].name":                                        "policy.Evaluate (violations)",
 	"Fleet.spec.policies[].scope":                                       "Policy.AppliesTo via policy.Evaluate",
