@@ -46,7 +46,13 @@ key. Existing files are kept unless --force is given.`,
 				return err
 			}
 			_, err = fmt.Fprintf(s.err, "Wrote %s (secret: give it to syncd with --identity) and %s. "+
-				"Add the key above to the fleet repo as a deploy key: read-only for sites, with write access for the site that runs the promoter.\n",
+				"Add the key above to the fleet repo as a deploy key: read-only for sites, with write access for the site that runs the promoter.\n"+
+				"Where keys go (SPEC §7):\n"+
+				"  - fleet repo deploy key (--identity): read-only for sites; write access only for the promoter, which pushes bumps.\n"+
+				"  - status repo key (--status-identity, with --status-repo): write access there; the site pushes branch syncd/status/<site>.\n"+
+				"  - signing key (--signing-key): the site signs its reports, the promoter its commits; commit the public key as sites/<site>/site.pub\n"+
+				"    (a site's report key) or list it in the sites' --verify-commits allowed_signers file (the promoter's commit key).\n"+
+				"  One key pair may serve a site as --status-identity and --signing-key; keep the fleet repo key separate, read-only.\n",
 				filepath.Join(out, identityFile), filepath.Join(out, identityPubFile))
 			return err
 		},
