@@ -370,7 +370,7 @@ func checkCommon(t *testing.T, r *rendered, namespace string) {
 	if m, ok := mounts["/etc/syncd/git"]; !ok || volumes[m.Name].Secret == nil {
 		t.Errorf("no Secret mounted at /etc/syncd/git: %+v", c.VolumeMounts)
 	}
-	for _, flag := range []string{"identity", "known-hosts", "passphrase-file", "kubeconfig"} {
+	for _, flag := range []string{"identity", "known-hosts", "passphrase-file", "kubeconfig", "verify-commits", "signing-key", "status-identity"} {
 		if p := flags[flag]; p != "" {
 			dir := p[:strings.LastIndex(p, "/")]
 			if m, ok := mounts[dir]; !ok || volumes[m.Name].Secret == nil {
@@ -774,6 +774,7 @@ func TestChartCoversEveryRunFlag(t *testing.T) {
 		requiredValues(),
 		customValues(),
 		with(requiredValues(), "git.insecureSkipHostKeyCheck", true),
+		trustValues(),
 	} {
 		_, c := mustRender(t, vals, "syncd-system").deployment(t, "syncd-system")
 		for name := range parseRunArgs(t, c.Args) {

@@ -104,3 +104,8 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{/* Whether the chart makes the supply-chain Secret <fullname>-trust (SPEC §7). */}}
+{{- define "syncd.hasTrust" -}}
+{{- if or .Values.trust.allowedSigners .Values.trust.signingKey .Values.trust.registryCredentials .Values.statusRepo.identity }}true{{ end }}
+{{- end }}
