@@ -2,7 +2,7 @@
 // on this machine, against the real API server and sshd of internal/testenv,
 // and prints the figures. It asserts nothing: numbers are for reading.
 //
-//	go run ./hack/bench [-products 500] [-only reconcile]
+//	go run ./hack/bench [-products 500] [-only reconcile|git|conflicts|daemon|promote]
 package main
 
 import (
@@ -26,12 +26,14 @@ func main() {
 		runWrapChild()
 	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon")
+	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote")
 	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
 	edits := flag.Int("edits", 100, "out-of-band edits to time in the conflicts section")
 	idle := flag.Duration("idle", time.Minute, "idle period over which the daemon's API requests are counted")
+	promoteProducts := flag.Int("promote-products", 100, "products of the fleet in the promote section")
+	promoteSites := flag.Int("promote-sites", 200, "sites (status branches) of the fleet in the promote section")
 	flag.Parse()
 	ctx := context.Background()
 	syncd, err := filepath.Abs("bin/syncd")
@@ -58,6 +60,11 @@ func main() {
 	}
 	if *only == "" || *only == "daemon" {
 		if err := benchDaemon(ctx, syncd, *products, *pushes, *idle); err != nil {
+			fail(err)
+		}
+	}
+	if *only == "" || *only == "promote" {
+		if err := benchPromote(ctx, syncd, *promoteProducts, *promoteSites); err != nil {
 			fail(err)
 		}
 	}
