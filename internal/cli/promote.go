@@ -12,6 +12,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/metrics"
@@ -54,7 +57,7 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 			if err != nil {
 				return withCode(ExitError, err)
 			}
-			p := newPromoter(src, log.Named("promote"), nil)
+			p := newPromoter(src, log.Named("promote"), nil, nil)
 			if err := f.readReportsFrom(p, src, log); err != nil {
 				return err
 			}
@@ -87,17 +90,25 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 	return cmd
 }
 
-// newPromoter is the promoter over src, reporting to m when set.
-func newPromoter(src *gitsource.Source, log hclog.Logger, m *metrics.Metrics) *promote.Promoter {
+// newPromoter is the promoter over src, reporting to m and recording
+// Kubernetes Events through ev when they are set.
+func newPromoter(src *gitsource.Source, log hclog.Logger, m *metrics.Metrics, ev *promotionEvents) *promote.Promoter {
 	p := &promote.Promoter{
 		Git: src, Log: log,
 		Reports: func(ctx context.Context) (map[string]*status.Report, map[string]error, error) {
 			return status.ReadReports(ctx, src)
 		},
 	}
+	if ev != nil {
+		p.Notify = ev.record
+	}
 	if m != nil {
 		pm := metrics.NewPromotion(m)
+		notifyEvent := p.Notify
 		p.Notify = func(d promote.Decision, commit string, err error) {
+			if notifyEvent != nil {
+				notifyEvent(d, commit, err)
+			}
 			switch {
 			case d.Decision == promote.Recall && err == nil && commit != "":
 				pm.Recalled(d.Product)
@@ -121,6 +132,88 @@ func newPromoter(src *gitsource.Source, log hclog.Logger, m *metrics.Metrics) *p
 		}
 	}
 	return p
+}
+
+// promotionEvents records a Kubernetes Event per promotion, promotion
+// proposed by pull request, recall, and failure to commit one, for `syncd
+// run --promote` (a standalone `syncd promote` has no cluster and logs
+// only). The involved object is the site's status ConfigMap
+// (syncd-status-<site> in syncd's namespace): it always exists where the
+// daemon runs, is syncd's own, and outlives the pod, so `kubectl describe`
+// of it, or `kubectl get events -n <namespace>`, lists the fleet's
+// promotions as this promoter made them. Events are created as
+// internal/reconcile creates its own (one core/v1 Event each, synchronously,
+// failures logged): promotions are rare, nothing needs aggregating.
+type promotionEvents struct {
+	client          client.Client
+	namespace, site string
+	log             hclog.Logger
+}
+
+// Event reasons of the promoter.
+const (
+	reasonPromoted          = "Promoted"
+	reasonPromotionProposed = "PromotionProposed"
+	reasonRecalled          = "Recalled"
+	reasonPromotionFailed   = "PromotionFailed"
+	reasonRecallFailed      = "RecallFailed"
+)
+
+// record is a promote.Promoter Notify: it records d's Event when d was
+// committed (commit set) or failed (err set).
+func (e *promotionEvents) record(d promote.Decision, commit string, err error) {
+	var typ, reason, msg string
+	switch {
+	case err != nil && d.Decision == promote.Recall:
+		typ, reason, msg = corev1.EventTypeWarning, reasonRecallFailed, fmt.Sprintf("could not recall %s %s: %v", d.Product, d.Version, err)
+	case err != nil:
+		typ, reason, msg = corev1.EventTypeWarning, reasonPromotionFailed, fmt.Sprintf("could not promote %s %s: %s -> %s: %v", d.Product, d.Version, d.From, d.To, err)
+	case commit == "":
+		return
+	case d.Decision == promote.Recall:
+		var moved []string
+		for _, ch := range sortedChannels(d.Rollback) {
+			to := d.Rollback[ch]
+			if to == "" {
+				to = "(left as it is: no earlier release)"
+			}
+			moved = append(moved, ch+" -> "+to)
+		}
+		typ, reason, msg = corev1.EventTypeWarning, reasonRecalled, fmt.Sprintf("recalled %s %s (commit %s): %s; %s", d.Product, d.Version, shortSHA(commit), strings.Join(moved, ", "), d.Reason)
+	case d.PullRequest:
+		typ, reason, msg = corev1.EventTypeNormal, reasonPromotionProposed, fmt.Sprintf("proposed %s %s: %s -> %s on branch %s (commit %s): %s", d.Product, d.Version, d.From, d.To, promote.PullRequestBranch(d), shortSHA(commit), d.Reason)
+	case d.Decision == promote.Promote:
+		typ, reason, msg = corev1.EventTypeNormal, reasonPromoted, fmt.Sprintf("promoted %s %s: %s -> %s (commit %s): %s", d.Product, d.Version, d.From, d.To, shortSHA(commit), d.Reason)
+	default:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	now := metav1.NewTime(time.Now())
+	name := status.ConfigMapName(e.site)
+	ev := &corev1.Event{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: name + ".", Namespace: e.namespace},
+		InvolvedObject: corev1.ObjectReference{
+			APIVersion: "v1", Kind: "ConfigMap", Namespace: e.namespace, Name: name,
+		},
+		Reason: reason, Message: msg, Type: typ,
+		Source:         corev1.EventSource{Component: "syncd"},
+		FirstTimestamp: now, LastTimestamp: now, Count: 1,
+		ReportingController: "syncd.dev/syncd", ReportingInstance: e.site,
+	}
+	if err := e.client.Create(ctx, ev); err != nil {
+		e.log.Warn("recording the promotion event failed", "reason", reason, "product", d.Product, "error", err)
+	}
+}
+
+// sortedChannels are the channels of a recall's rollback, sorted.
+func sortedChannels(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for ch := range m {
+		out = append(out, ch)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // promoteLoop evaluates every interval, and at the earliest next

@@ -97,7 +97,8 @@ step; a stopped apply is safe to resume.`,
 			// --promote, the promoter beside it.
 			work := d.Run
 			if promoter {
-				p := newPromoter(src, log.Named("promote"), dcfg.Metrics)
+				p := newPromoter(src, log.Named("promote"), dcfg.Metrics,
+					&promotionEvents{client: c, namespace: f.namespace, site: f.site, log: log.Named("promote")})
 				if err := f.readReportsFrom(p, src, log); err != nil {
 					return err
 				}

@@ -82,8 +82,14 @@ type Daemon struct {
 	mu   sync.Mutex
 	plan *reconcile.Plan
 	rev  string
+	// lastRep is the report of the sync of plan, with the health found by
+	// later health checks; guarded by mu.
+	lastRep *reconcile.Report
 
 	trigger chan struct{}
+	// published is signalled after each publish attempt of a full
+	// reconcile, so the health worker reschedules its liveness refresh.
+	published chan struct{}
 	// state is what /readyz reports: nil before the first reconcile ended.
 	state atomic.Pointer[readiness]
 	// standby is set while another replica holds the leader Lease.
@@ -123,10 +129,11 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 		cfg.Now = time.Now
 	}
 	d := &Daemon{
-		cfg:     cfg,
-		src:     src,
-		client:  c,
-		trigger: make(chan struct{}, 1),
+		cfg:       cfg,
+		src:       src,
+		client:    c,
+		trigger:   make(chan struct{}, 1),
+		published: make(chan struct{}, 1),
 		rec: reconcile.New(c, mapper, reconcile.Config{
 			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log, Now: cfg.Now,
 			Images:          cfg.Images,
@@ -160,6 +167,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.watch.run(ctx, events)
 	var workers sync.WaitGroup
 	workers.Go(func() { d.objectWorker(ctx, events) })
+	workers.Go(func() { d.healthWorker(ctx, d.watch.changed) })
 	// Return only once the object worker has stopped too.
 	defer workers.Wait()
 
@@ -265,6 +273,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		d.recordStatus(ctx, nil, err)
 		return err
 	}
+	d.setRefresh(plan) // before the report of this sync is published
 	rep, err := d.rec.Sync(ctx, plan)
 	if rep != nil {
 		d.wake = earliestUntil(rep)
@@ -279,7 +288,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		// The sync got as far as applying and pruning: watch events must be
 		// answered from this plan, never from the one before (which could
 		// recreate objects just pruned).
-		d.plan, d.rev = plan, sha
+		d.plan, d.rev, d.lastRep = plan, sha, rep
 	}
 	if err != nil {
 		return err

@@ -13,6 +13,14 @@ import (
 // the fleet repo (status.Publisher).
 type refresher interface{ SetRefresh(time.Duration) }
 
+// setRefresh passes the fleet's spec.reports.refresh of plan to the
+// publisher.
+func (d *Daemon) setRefresh(plan *reconcile.Plan) {
+	if r, ok := d.cfg.Publisher.(refresher); ok && plan != nil {
+		r.SetRefresh(plan.ReportRefresh)
+	}
+}
+
 // StatusPublisher publishes the site's status report to the fleet repo.
 type StatusPublisher interface {
 	Publish(ctx context.Context, st *status.SiteStatus) (bool, error)
@@ -50,16 +58,24 @@ func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err er
 		d.cfg.Metrics.CommitsHeld(st.Commits.Held())
 	}
 	d.status = st
+	d.saveAndPublish(ctx, st)
+}
+
+// saveAndPublish keeps st in the cluster and, when a publisher is set, in
+// the fleet repo; failures are logged.
+func (d *Daemon) saveAndPublish(ctx context.Context, st *status.SiteStatus) {
+	store := status.NewStore(d.client, d.cfg.Namespace, d.cfg.Site)
 	if _, serr := store.Save(ctx, st); serr != nil {
 		d.cfg.Log.Warn("saving the site status failed", "error", serr)
 	}
 	if d.cfg.Publisher == nil {
 		return
 	}
-	if r, ok := d.cfg.Publisher.(refresher); ok && d.plan != nil {
-		r.SetRefresh(d.plan.ReportRefresh) // the fleet's spec.reports.refresh
-	}
 	published, perr := d.cfg.Publisher.Publish(ctx, st)
+	select {
+	case d.published <- struct{}{}:
+	default:
+	}
 	switch {
 	case perr != nil:
 		d.cfg.Log.Warn("publishing the status report failed", "branch", status.Branch(d.cfg.Site), "error", perr)

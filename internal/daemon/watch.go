@@ -30,6 +30,11 @@ type watcher struct {
 	// conflicts watches Conflict objects in syncd's namespace.
 	objects, conflicts dynamicinformer.DynamicSharedInformerFactory
 
+	// changed is signalled (without blocking; bursts coalesce) on every
+	// event of the site's objects, status updates included: their health
+	// may have changed.
+	changed chan struct{}
+
 	mu      sync.Mutex
 	ctx     context.Context
 	out     chan<- object.ObjMetadata
@@ -44,6 +49,7 @@ func newWatcher(dyn dynamic.Interface, mapper meta.RESTMapper, site, namespace s
 		objects:   dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, metav1.NamespaceAll, bySite),
 		conflicts: dynamicinformer.NewFilteredDynamicSharedInformerFactory(dyn, 0, namespace, bySite),
 		watched:   map[schema.GroupVersionResource]bool{},
+		changed:   make(chan struct{}, 1),
 	}
 }
 
@@ -96,7 +102,8 @@ func (w *watcher) ensure(ctx context.Context, plan *reconcile.Plan) {
 	w.objects.Start(w.ctx.Done())
 }
 
-// onObject queues an object changed or deleted by someone other than syncd.
+// onObject signals that the health of the site's products may have changed
+// and queues an object changed or deleted by someone other than syncd.
 func (w *watcher) onObject(obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
@@ -104,6 +111,10 @@ func (w *watcher) onObject(obj any, deleted bool) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return
+	}
+	select {
+	case w.changed <- struct{}{}:
+	default:
 	}
 	if !deleted && !changedByOthers(u) {
 		return

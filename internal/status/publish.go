@@ -111,6 +111,28 @@ func (p *Publisher) Publish(ctx context.Context, st *SiteStatus) (bool, error) {
 	return true, nil
 }
 
+// RefreshDue returns when the report last published becomes due for a
+// liveness refresh: a Publish of the same report at or after that time
+// commits again. ok is false when nothing was published yet or publishing is
+// disabled.
+func (p *Publisher) RefreshDue() (due time.Time, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.known || p.disabled {
+		return time.Time{}, false
+	}
+	// Liveness times have second precision: a refresh interval with a
+	// fraction of a second is only reached at the next whole second.
+	return p.at.Add((p.refresh + time.Second - 1).Truncate(time.Second)), true
+}
+
+// Refresh returns how often an unchanged report is refreshed.
+func (p *Publisher) Refresh() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.refresh
+}
+
 // contentDigest is the digest of r without its liveness time.
 func contentDigest(r *Report) ([sha256.Size]byte, error) {
 	c := *r

@@ -253,3 +253,29 @@ func TestPublishErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestRefreshDueFollowsTheLastPublish(t *testing.T) {
+	c := &fakeCommitter{}
+	p := NewPublisher(c, "eu-1", nil)
+	if due, ok := p.RefreshDue(); ok {
+		t.Fatalf("RefreshDue = %v before any publish, want none", due)
+	}
+	// Liveness times have second precision: 2.5s is reached at 3s.
+	p.SetRefresh(2500 * time.Millisecond)
+	publish(t, p, sampleStatus(t1), true)
+	due, ok := p.RefreshDue()
+	if !ok || !due.Equal(t1.Add(3*time.Second)) {
+		t.Fatalf("RefreshDue = %v, %v; want %v", due, ok, t1.Add(3*time.Second))
+	}
+	publish(t, p, sampleStatus(due.Add(-time.Second)), false)
+	publish(t, p, sampleStatus(due), true)
+	if next, _ := p.RefreshDue(); !next.Equal(due.Add(3 * time.Second)) {
+		t.Fatalf("RefreshDue after the refresh = %v, want %v", next, due.Add(3*time.Second))
+	}
+
+	c.err = fmt.Errorf("pushing: %w", gitsource.ErrAuth)
+	publish(t, p, sampleStatus(due.Add(time.Hour)), false)
+	if due, ok := p.RefreshDue(); ok {
+		t.Fatalf("RefreshDue = %v once publishing is disabled, want none", due)
+	}
+}
