@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -67,17 +68,61 @@ func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	ao.WaitTimeout = opts.WaitTimeout
 	ao.WaitInterval = 500 * time.Millisecond
 	cs, err := a.rm.ApplyAllStaged(ctx, objs, ao)
-	if err != nil && opts.ForceRecreate && immutable(err) {
-		// Only now, and only for a real immutable-field change: ssa's Force
-		// deletes the live object on any invalid update, which must never
-		// happen for a mere validation error.
-		ao.Force = true
+	// Recreate one object at a time, and only the one the API server named
+	// in a real immutable-field refusal: ssa's Force applies to every object
+	// of the call and deletes any object whose update is merely invalid.
+	for tries := 0; err != nil && opts.ForceRecreate && tries < len(objs); tries++ {
+		target := immutableObject(err)
+		if target == nil {
+			break
+		}
+		if rerr := a.recreate(ctx, target, ao.WaitInterval, opts.WaitTimeout); rerr != nil {
+			return cs, fmt.Errorf("%w; recreating it: %w", err, rerr)
+		}
 		cs, err = a.rm.ApplyAllStaged(ctx, objs, ao)
 	}
 	if err != nil {
 		return cs, describeApplyError(err)
 	}
 	return cs, nil
+}
+
+// immutableObject returns the object whose dry-run the API server refused
+// because an immutable field changed, or nil when err is anything else.
+func immutableObject(err error) *unstructured.Unstructured {
+	var dr *ssaerrors.DryRunErr
+	if !immutable(err) || !errors.As(err, &dr) || dr.InvolvedObject() == nil {
+		return nil
+	}
+	return dr.InvolvedObject()
+}
+
+// recreate deletes the live object of o (this exact object: a UID
+// precondition) and waits until it is gone, so the next apply creates it.
+func (a *Applier) recreate(ctx context.Context, o *unstructured.Unstructured, interval, timeout time.Duration) error {
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(o.GroupVersionKind())
+	key := client.ObjectKeyFromObject(o)
+	if err := a.client.Get(ctx, key, live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("reading %s: %w", describe(o), err)
+	}
+	err := a.client.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground), client.Preconditions{UID: ptr.To(live.GetUID())})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting %s: %w", describe(o), err)
+	}
+	return wait.PollUntilContextTimeout(ctx, interval, timeout, true, func(ctx context.Context) (bool, error) {
+		cur := &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(o.GroupVersionKind())
+		err := a.client.Get(ctx, key, cur)
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		// Gone once the old object is, even if someone created a new one.
+		return err == nil && cur.GetUID() != live.GetUID(), err
+	})
 }
 
 // immutable reports whether the API server refused a change to an immutable
