@@ -2,13 +2,60 @@ package render
 
 import (
 	"context"
+	"io/fs"
+	"path"
+	"strings"
+	"sync"
 	"testing"
 	"testing/fstest"
+
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
+// outsideMarker is the content of a file next to the repo, never in it.
+const outsideMarker = "OUTSIDE-THE-REPO-a9f3"
+
+// readGuard records every file kustomize (or syncd) read successfully from
+// the render's file system that is not a file of the repo (or a synthetic
+// kustomization); probing names that do not exist reads nothing.
+type readGuard struct {
+	filesys.FileSystem
+	files map[string]bool
+
+	mu      sync.Mutex
+	strange []string
+}
+
+func (g *readGuard) check(p string) {
+	p = path.Clean(p)
+	if g.files[p] || strings.HasPrefix(p, "/.syncd-render/") {
+		return
+	}
+	g.mu.Lock()
+	g.strange = append(g.strange, p)
+	g.mu.Unlock()
+}
+
+func (g *readGuard) ReadFile(p string) ([]byte, error) {
+	data, err := g.FileSystem.ReadFile(p)
+	if err == nil {
+		g.check(p)
+	}
+	return data, err
+}
+
+func (g *readGuard) Open(p string) (filesys.File, error) {
+	f, err := g.FileSystem.Open(p)
+	if err == nil && !g.FileSystem.IsDir(p) {
+		g.check(p)
+	}
+	return f, err
+}
+
 // FuzzKustomization feeds arbitrary kustomization files through the checks
-// and the render: whatever the input, it must not panic and must not reach
-// outside the in-memory repo.
+// and the render: whatever the input, it must not panic, must read no file
+// that is not in the repo, and must never render the content of a file
+// lying next to the repo.
 func FuzzKustomization(f *testing.F) {
 	for _, seed := range []string{
 		"resources: [deploy.yaml]\n",
@@ -16,7 +63,11 @@ func FuzzKustomization(f *testing.F) {
 		"resources: [../../../../etc]\n",
 		"components: [../c]\nresources: [deploy.yaml]\n",
 		"configMapGenerator:\n- name: c\n  files: [a=deploy.yaml]\n",
+		"configMapGenerator:\n- name: c\n  files: [a=../../../../../secret.txt]\n",
+		"configMapGenerator:\n- name: c\n  envs: [/secret.txt]\n",
+		"secretGenerator:\n- name: c\n  files: [../../../../../secret.txt]\n",
 		"patches:\n- path: deploy.yaml\n",
+		"patches:\n- path: ../../../../../secret.txt\n",
 		"helmCharts: [{name: x}]\n",
 		"resources: [.]\n",
 		"bases: [/abs]\n",
@@ -24,15 +75,75 @@ func FuzzKustomization(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, kustomization string) {
-		fsys := fstest.MapFS{
-			"products/p/releases/1.0.0/kustomization.yaml": file(kustomization),
-			"products/p/releases/1.0.0/deploy.yaml":        file(deployment),
-			"products/p/releases/c/kustomization.yaml":     file("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"),
+		all := fstest.MapFS{
+			"secret.txt": file(outsideMarker + "=1\n"),
+			"repo/products/p/releases/1.0.0/kustomization.yaml": file(kustomization),
+			"repo/products/p/releases/1.0.0/deploy.yaml":        file(deployment),
+			"repo/products/p/releases/c/kustomization.yaml":     file("apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n"),
+		}
+		fsys, err := fs.Sub(all, "repo")
+		if err != nil {
+			t.Fatal(err)
 		}
 		repo, err := LoadRepo(fsys)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = repo.Render(context.Background(), Request{Site: "s", Product: "p", Version: "1.0.0", ReleaseDir: "products/p/releases/1.0.0"})
+		guard := &readGuard{FileSystem: repo.fs, files: map[string]bool{}}
+		for name := range all {
+			if rel, ok := strings.CutPrefix(name, "repo/"); ok {
+				guard.files[abs(rel)] = true
+			}
+		}
+		repo.fs = guard
+		objs, _ := repo.Render(context.Background(), Request{Site: "s", Product: "p", Version: "1.0.0", ReleaseDir: "products/p/releases/1.0.0"})
+		if len(guard.strange) > 0 {
+			t.Fatalf("the render read files that are not in the repo: %v", guard.strange)
+		}
+		for _, o := range objs {
+			data, err := o.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(data), outsideMarker) {
+				t.Fatalf("a file outside the repo was rendered into %s/%s", o.GetKind(), o.GetName())
+			}
+		}
+	})
+}
+
+// FuzzResolveLink follows arbitrary symlink targets (a chain of two links):
+// the result is an error, or a path inside the repo that is not a link.
+func FuzzResolveLink(f *testing.F) {
+	for _, seed := range [][2]string{
+		{"b", "real.yaml"},
+		{"../a", "x"},
+		{"/etc/passwd", "x"},
+		{"dir/../b", "../real.yaml"},
+		{"b", "a"},
+		{"b", "../../real.yaml"},
+		{"./b", "dir/real.yaml"},
+		{"b", ""},
+	} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, first, second string) {
+		fsys := fstest.MapFS{
+			"real.yaml":     file("kind: X\n"),
+			"dir/real.yaml": file("kind: Y\n"),
+			"dir/a":         &fstest.MapFile{Data: []byte(first), Mode: fs.ModeSymlink},
+			"dir/b":         &fstest.MapFile{Data: []byte(second), Mode: fs.ModeSymlink},
+		}
+		got, err := resolveLink(fsys, "dir/a")
+		if err != nil {
+			return
+		}
+		if !fs.ValidPath(got) || got == ".." || strings.HasPrefix(got, "../") {
+			t.Fatalf("resolveLink = %q: not a path inside the repo", got)
+		}
+		info, err := fs.Lstat(fsys, got)
+		if err != nil || info.Mode()&fs.ModeSymlink != 0 {
+			t.Fatalf("resolveLink = %q: %v, mode %v; want an existing non-link", got, err, info)
+		}
 	})
 }

@@ -12,13 +12,15 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
-// Labels syncd puts on every object it renders.
+// Labels syncd puts on every object it renders (defined in wellknown).
 const (
-	LabelSite    = "syncd.dev/site"
-	LabelProduct = "syncd.dev/product"
-	LabelVersion = "syncd.dev/version"
+	LabelSite    = wellknown.LabelSite
+	LabelProduct = wellknown.LabelProduct
+	LabelVersion = wellknown.LabelVersion
 )
 
 // Request names one product release to render for one site.
@@ -48,12 +50,13 @@ type Result struct {
 func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
 	results := make([]Result, len(reqs))
 	roots := make([]string, len(reqs))
+	files := make([][]string, len(reqs))
 	// Synthetic kustomizations are written before rendering starts: the
 	// in-memory file system is not safe for concurrent writes and reads.
 	for i, req := range reqs {
 		results[i].Request = req
-		root, err := r.prepare(req)
-		roots[i], results[i].Err = root, err
+		root, read, err := r.prepare(req)
+		roots[i], files[i], results[i].Err = root, read, err
 	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -66,7 +69,7 @@ func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
 				results[i].Err = err
 				return nil
 			}
-			objs, err := r.build(roots[i], reqs[i])
+			objs, err := r.build(roots[i], files[i], reqs[i])
 			results[i].Objects, results[i].Err = objs, err
 			return nil
 		})
@@ -82,33 +85,50 @@ func (r *Repo) Render(ctx context.Context, req Request) ([]*unstructured.Unstruc
 }
 
 // prepare checks the request's kustomizations and returns the directory to run
-// kustomize in: the release itself, or a synthetic kustomization layering the
-// site's Component on top of it.
-func (r *Repo) prepare(req Request) (string, error) {
+// kustomize in (the release itself, or a synthetic kustomization layering the
+// site's Component on top of it) and the files the render reads.
+func (r *Repo) prepare(req Request) (string, []string, error) {
 	release := abs(path.Clean(req.ReleaseDir))
 	if !r.fs.IsDir(release) {
-		return "", fmt.Errorf("release directory %s does not exist", req.ReleaseDir)
+		return "", nil, fmt.Errorf("release directory %s does not exist", req.ReleaseDir)
 	}
-	if err := r.checkLocal(release, map[string]bool{}); err != nil {
-		return "", err
+	seen := map[string]bool{}
+	if err := r.checkLocal(release, seen); err != nil {
+		return "", nil, err
 	}
 	if req.ComponentDir == "" {
-		return release, nil
+		return release, r.filesOf(seen), nil
 	}
 	component := abs(path.Clean(req.ComponentDir))
-	if err := r.checkLocal(component, map[string]bool{}); err != nil {
-		return "", err
+	if err := r.checkLocal(component, seen); err != nil {
+		return "", nil, err
 	}
 	root := path.Join("/.syncd-render", req.Site, req.Product)
 	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n- %s\ncomponents:\n- %s\n",
 		relTo(root, release), relTo(root, component))
 	if err := r.fs.MkdirAll(root); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if err := r.fs.WriteFile(path.Join(root, "kustomization.yaml"), []byte(k)); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return root, nil
+	return root, r.filesOf(seen), nil
+}
+
+// filesOf returns the files among the paths checkLocal saw, sorted.
+func (r *Repo) filesOf(seen map[string]bool) []string {
+	var files []string
+	for p := range seen {
+		if r.fs.IsDir(p) {
+			if k, _, err := r.readKustomization(p); err == nil {
+				files = append(files, k)
+			}
+			continue
+		}
+		files = append(files, p)
+	}
+	sort.Strings(files)
+	return files
 }
 
 // relTo returns target relative to dir, both absolute and clean.
@@ -120,8 +140,10 @@ func relTo(dir, target string) string {
 	return up + target[1:]
 }
 
-// build runs kustomize in dir and post-processes the objects.
-func (r *Repo) build(dir string, req Request) ([]*unstructured.Unstructured, error) {
+// build runs kustomize in dir and post-processes the objects. files are the
+// repo files the render reads: when kustomize fails, a YAML syntax error in
+// one of them is reported by its repo path and line.
+func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.Unstructured, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.PluginConfig = kusttypes.DisabledPluginConfig()
 	// The in-memory file system holds only the repo, so no restriction is
@@ -129,6 +151,9 @@ func (r *Repo) build(dir string, req Request) ([]*unstructured.Unstructured, err
 	opts.LoadRestrictions = kusttypes.LoadRestrictionsNone
 	resMap, err := krusty.MakeKustomizer(opts).Run(r.fs, dir)
 	if err != nil {
+		if bad := r.firstSyntaxError(files); bad != nil {
+			return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+		}
 		return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
 	}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())

@@ -56,6 +56,8 @@ spec:
 		".git/config":                                              file("never read"),
 		"products/brokenyaml/releases/1.0.0/kustomization.yaml":    file("resources: [bad.yaml]\n"),
 		"products/brokenyaml/releases/1.0.0/bad.yaml":              file("kind: [unclosed\n"),
+		"products/brokenindent/releases/1.0.0/kustomization.yaml":  file("resources: [deployment.yaml]\n"),
+		"products/brokenindent/releases/1.0.0/deployment.yaml":     file("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n labels: {app: web}\nspec: {}\n"),
 		"products/generator/releases/1.0.0/kustomization.yaml":     file("configMapGenerator:\n- name: cfg\n  files: [app.conf=/etc/passwd]\n"),
 		"products/generatorgood/releases/1.0.0/kustomization.yaml": file("configMapGenerator:\n- name: cfg\n  files: [app.conf]\n  options: {disableNameSuffixHash: true}\n"),
 		"products/generatorgood/releases/1.0.0/app.conf":           file("a=1\n"),
@@ -133,7 +135,8 @@ func TestRenderRefusesWhatIsNotInTheRepo(t *testing.T) {
 		{"helm", `helmCharts: Helm chart inflation is not supported`},
 		{"generator", `configMapGenerator[0].files[0]: "/etc/passwd" is not a file or directory of the fleet repo`},
 		{"empty", `renders no objects`},
-		{"brokenyaml", `kustomize build products/brokenyaml/releases/1.0.0`},
+		{"brokenyaml", `kustomize build products/brokenyaml/releases/1.0.0: products/brokenyaml/releases/1.0.0/bad.yaml:1: did not find expected ',' or ']'`},
+		{"brokenindent", `kustomize build products/brokenindent/releases/1.0.0: products/brokenindent/releases/1.0.0/deployment.yaml:5: did not find expected key`},
 		{"missing", `release directory products/missing/releases/1.0.0 does not exist`},
 	}
 	var reqs []Request
