@@ -1,8 +1,6 @@
 package conflict
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 
@@ -35,7 +33,8 @@ type Item struct {
 	FieldPath, Pointer, Manager, Subresource string
 	Strategy                                 fleet.ConflictStrategy
 	Action                                   Action
-	// GitValue and LiveValue are JSON, or sha256 hashes for Secrets.
+	// GitValue and LiveValue are JSON, or keyed hashes for Secrets (see
+	// HashValue).
 	GitValue, LiveValue string
 	// Rule is the site conflict rule that chose the strategy, if any.
 	Rule *fleet.ConflictRule
@@ -63,6 +62,9 @@ type Input struct {
 	Rules Rules
 	// Known are the recorded conflicts by ID.
 	Known map[string]*Conflict
+	// ValueKey is the site's HMAC key for Secret values (LoadValueKey);
+	// without it a Secret's values are shown as "(hidden)".
+	ValueKey []byte
 }
 
 // Decide applies the strategies to the reported conflicts of one object.
@@ -77,8 +79,8 @@ func Decide(in Input) (Decision, error) {
 		}
 		item := Item{FieldPath: rep.FieldPath, Pointer: f.Pointer(), Manager: rep.Manager, Subresource: rep.Subresource}
 		gitValue, _ := f.Get(in.Desired.Object)
-		item.GitValue = encodeValue(in.Desired, gitValue)
-		item.LiveValue = liveValue(in.Desired, in.Live, rep.FieldPath)
+		item.GitValue = encodeValue(in.Desired, gitValue, in.ValueKey)
+		item.LiveValue = liveValue(in.Desired, in.Live, rep.FieldPath, in.ValueKey)
 		item.Strategy, item.Rule = in.Rules.Strategy(Target{
 			Group: in.Desired.GroupVersionKind().Group, Kind: ref.Kind, Namespace: ref.Namespace, Name: ref.Name,
 			Pointer: item.Pointer, Manager: rep.Manager,
@@ -154,7 +156,7 @@ func manualAction(known *Conflict) (Action, *Resolution) {
 }
 
 // liveValue reads the field from the live object, if it is there.
-func liveValue(desired, live *unstructured.Unstructured, path string) string {
+func liveValue(desired, live *unstructured.Unstructured, path string, key []byte) string {
 	if live == nil {
 		return ""
 	}
@@ -166,19 +168,19 @@ func liveValue(desired, live *unstructured.Unstructured, path string) string {
 	if !ok {
 		return ""
 	}
-	return encodeValue(desired, v)
+	return encodeValue(desired, v, key)
 }
 
-// encodeValue is a value as JSON, or its SHA-256 for a Secret so no secret
-// value is ever stored or printed.
-func encodeValue(obj *unstructured.Unstructured, v any) string {
+// encodeValue is a value as JSON, or for a Secret its HMAC with the site's
+// key, so no secret value is ever stored or printed, nor one that can be
+// checked against guessed values without the key.
+func encodeValue(obj *unstructured.Unstructured, v any, key []byte) string {
 	data, err := json.Marshal(v)
 	if err != nil {
 		data = []byte(fmt.Sprint(v))
 	}
-	if obj.GetKind() == "Secret" && obj.GroupVersionKind().Group == "" {
-		sum := sha256.Sum256(data)
-		return "sha256:" + hex.EncodeToString(sum[:])
+	if IsSecret(obj.GetKind(), obj.GroupVersionKind().Group) {
+		return HashValue(key, data)
 	}
 	return string(data)
 }

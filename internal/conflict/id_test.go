@@ -1,10 +1,13 @@
 package conflict
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
 
@@ -95,4 +98,22 @@ func FuzzID(f *testing.F) {
 			t.Fatalf("fields %q and %q share the ID %q", field, other, id)
 		}
 	})
+}
+
+// Secret values are keyed hashes (issue 13, item 6): the same value hashes
+// differently under two sites' keys, and never to its plain SHA-256.
+func TestHashValueIsKeyed(t *testing.T) {
+	value := []byte(`"czNjcmV0"`)
+	a, b := HashValue([]byte("key-of-site-a-0123456789"), value), HashValue([]byte("key-of-site-b-0123456789"), value)
+	plain := sha256.Sum256(value)
+	if a == b || !strings.HasPrefix(a, HashPrefix) || strings.Contains(a, hex.EncodeToString(plain[:])) {
+		t.Errorf("HashValue = %q and %q for two keys, want two different keyed hashes, not the plain SHA-256", a, b)
+	}
+	if got := HashValue(nil, value); got != "(hidden)" {
+		t.Errorf("HashValue without a key = %q, want (hidden)", got)
+	}
+	secret := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Secret"}}
+	if got := encodeValue(secret, "czNjcmV0", []byte("key-of-site-a-0123456789")); got != a {
+		t.Errorf("encodeValue of a Secret value = %q, want %q", got, a)
+	}
 }

@@ -19,10 +19,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/render"
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
 // FieldManager is the field manager syncd writes the CRD with.
-const FieldManager = "syncd"
+const FieldManager = wellknown.FieldManager
 
 // Resolution choices for Store.Resolve and `syncd conflicts resolve --keep`.
 const (

@@ -65,7 +65,8 @@ type Resolution struct {
 type Status struct {
 	// State is Open, Resolved (the resolution is in effect) or Superseded.
 	State State `json:"state,omitempty"`
-	// GitValue and LiveValue are JSON values; a Secret's are "sha256:<hex>".
+	// GitValue and LiveValue are JSON values; a Secret's are keyed hashes,
+	// "hmac-sha256:<hex>" (see HashValue).
 	GitValue  string `json:"gitValue,omitempty"`
 	LiveValue string `json:"liveValue,omitempty"`
 	// FirstSeen and LastSeen bound when syncd saw the conflict.

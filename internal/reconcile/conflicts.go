@@ -46,10 +46,16 @@ func (r *Reconciler) decideConflicts(ctx context.Context, pp *ProductPlan, live 
 		if len(reported) == 0 {
 			continue
 		}
-		d, err := conflict.Decide(conflict.Input{
+		in := conflict.Input{
 			Site: r.cfg.Site, Product: pp.Name, Desired: o, Live: cur,
 			Reported: reported, Rules: pp.Conflicts, Known: known,
-		})
+		}
+		if conflict.IsSecret(o.GetKind(), o.GroupVersionKind().Group) {
+			if in.ValueKey, err = r.valueKey(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
+		d, err := conflict.Decide(in)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -219,4 +225,19 @@ func failedObject(err error, objs []*unstructured.Unstructured) *unstructured.Un
 		return dry.InvolvedObject()
 	}
 	return objs[0]
+}
+
+// valueKey returns the site's key for hashing Secret values, loading (or, at
+// a site's first Secret conflict, creating) it once.
+func (r *Reconciler) valueKey(ctx context.Context) ([]byte, error) {
+	r.keyMu.Lock()
+	defer r.keyMu.Unlock()
+	if r.key == nil {
+		key, err := conflict.LoadValueKey(ctx, r.client, r.cfg.Namespace, r.cfg.Site)
+		if err != nil {
+			return nil, err
+		}
+		r.key = key
+	}
+	return r.key, nil
 }

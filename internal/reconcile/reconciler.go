@@ -63,6 +63,9 @@ type Reconciler struct {
 	conflicts  *conflict.Store
 	client     client.Client
 	reader     client.Reader
+
+	keyMu sync.Mutex
+	key   []byte // the site's value key (valueKey), once loaded
 }
 
 // New returns a Reconciler for cfg.Site talking to the cluster through c.
@@ -392,11 +395,7 @@ func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.C
 // with each object's resource version read back after the apply, and returns
 // that fresh view of the live objects (nil when nothing was applied).
 func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) (liveIndex, error) {
-	any := false
-	for _, inv := range applied {
-		any = any || inv != nil
-	}
-	if !any {
+	if !slices.ContainsFunc(applied, func(inv *inventory.Inventory) bool { return inv != nil }) {
 		return nil, nil
 	}
 	live, err := readLive(ctx, r.reader, plan.Site, kinds)
