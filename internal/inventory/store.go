@@ -9,13 +9,15 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
 // Labels on inventory ConfigMaps.
 const (
 	labelInventory = "syncd.dev/inventory"
-	labelSite      = "syncd.dev/site"
-	labelProduct   = "syncd.dev/product"
+	labelSite      = wellknown.LabelSite
+	labelProduct   = wellknown.LabelProduct
 )
 
 // Store keeps one ConfigMap per product of a site in syncd's namespace.
@@ -30,7 +32,17 @@ func NewStore(c client.Client, namespace, site string) *Store {
 	return &Store{client: c, namespace: namespace, site: site}
 }
 
+// name is the ConfigMap name of product's inventory. Site and product names
+// are DNS labels, which hold no dot, so dots keep the names of two sites
+// sharing a namespace apart (site "a-b" with product "c" and site "a" with
+// product "b-c" once both wrote "syncd-inventory-a-b-c").
 func (s *Store) name(product string) string {
+	return "syncd-inventory." + s.site + "." + product
+}
+
+// legacyName is the name inventories had before name: read, and replaced
+// on the next Save, when its labels say it is this site's.
+func (s *Store) legacyName(product string) string {
 	return fmt.Sprintf("syncd-inventory-%s-%s", s.site, product)
 }
 
@@ -47,6 +59,9 @@ func (s *Store) List(ctx context.Context) (map[string]*Inventory, error) {
 		inv, err := decode(&list.Items[i])
 		if err != nil {
 			return nil, err
+		}
+		if _, dup := out[inv.Product]; dup && list.Items[i].Name != s.name(inv.Product) {
+			continue // a legacy-named copy next to the current one
 		}
 		out[inv.Product] = inv
 	}
@@ -74,15 +89,37 @@ func (s *Store) Save(ctx context.Context, inv *Inventory) error {
 			"objects":     strings.Join(lines, "\n"),
 		},
 	}
-	err := s.client.Patch(ctx, cm, client.Apply, client.FieldOwner("syncd"), client.ForceOwnership)
+	err := s.client.Patch(ctx, cm, client.Apply, client.FieldOwner(wellknown.FieldManager), client.ForceOwnership)
 	if apierrors.IsNotFound(err) {
 		if err := s.ensureNamespace(ctx); err != nil {
 			return err
 		}
-		err = s.client.Patch(ctx, cm, client.Apply, client.FieldOwner("syncd"), client.ForceOwnership)
+		err = s.client.Patch(ctx, cm, client.Apply, client.FieldOwner(wellknown.FieldManager), client.ForceOwnership)
 	}
 	if err != nil {
 		return fmt.Errorf("saving inventory of %s at site %s: %w", inv.Product, s.site, err)
+	}
+	return s.deleteLegacy(ctx, inv.Product)
+}
+
+// deleteLegacy deletes product's inventory under its legacy name, if it is
+// there and labelled as this site's and product's (the name may be another
+// site's, the collision the current names avoid).
+func (s *Store) deleteLegacy(ctx context.Context, product string) error {
+	var cm corev1.ConfigMap
+	err := s.client.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: s.legacyName(product)}, &cm)
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading legacy inventory of %s at site %s: %w", product, s.site, err)
+	}
+	if cm.Labels[labelSite] != s.site || cm.Labels[labelProduct] != product {
+		return nil
+	}
+	err = s.client.Delete(ctx, &cm, client.Preconditions{UID: &cm.UID})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting legacy inventory of %s at site %s: %w", product, s.site, err)
 	}
 	return nil
 }
@@ -93,7 +130,7 @@ func (s *Store) Delete(ctx context.Context, product string) error {
 	if err := s.client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting inventory of %s at site %s: %w", product, s.site, err)
 	}
-	return nil
+	return s.deleteLegacy(ctx, product)
 }
 
 func (s *Store) ensureNamespace(ctx context.Context) error {

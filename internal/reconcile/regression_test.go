@@ -10,6 +10,12 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
 func cmYAML(name string) string {
@@ -206,5 +212,121 @@ func TestRegressionFailingTargetsBlocksOnlyItsProduct(t *testing.T) {
 	}
 	if !exists(t, c.Client, &corev1.ConfigMap{}, "rg-web", "web-config") {
 		t.Fatal("web's objects were pruned")
+	}
+}
+
+// 8. forceRecreate recreates only the object whose immutable field changed:
+// after an IngressClass's immutable controller changed, the retry used to
+// force-apply the whole product, deleting every object the API server
+// refused as Invalid (here a ConfigMap whose new version is invalid) and
+// then failing to recreate it.
+func TestRegressionForceRecreateOnlyTheImmutableObject(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-recreate"
+	f := newFleetFixture(t, site)
+	f.write("products/alpha/product.yaml", fixtureProduct("alpha", "default")+"  forceRecreate: true\n")
+	f.write("channels/alpha.yaml", fixtureChannels("alpha", "1.0.0"))
+	class := func(controller string) string {
+		return "apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata: {name: pm-recreate-ic}\nspec: {controller: " + controller + "}\n"
+	}
+	rel := "products/alpha/releases/1.0.0/"
+	f.write(rel+"kustomization.yaml", "resources: [ic.yaml, bad.yaml, good.yaml]\n")
+	f.write(rel+"ic.yaml", class("example.com/a"))
+	f.write(rel+"bad.yaml", cmYAML("pm-recreate-bad"))
+	f.write(rel+"good.yaml", cmYAML("pm-recreate-good"))
+	r := newTestReconciler(t, c, site)
+	if got := result(t, syncOnce(t, r, f.plan(site)), "alpha"); got.Err != nil {
+		t.Fatalf("first sync: %v", got.Err)
+	}
+	uids := map[string]string{}
+	for _, n := range []string{"pm-recreate-bad", "pm-recreate-good"} {
+		var cm corev1.ConfigMap
+		exists(t, c.Client, &cm, "default", n)
+		uids[n] = string(cm.UID)
+	}
+
+	f.write(rel+"ic.yaml", class("example.com/b"))
+	f.write(rel+"bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pm-recreate-bad}\ndata: {\"bad key!\": v}\n")
+	f.write(rel+"good.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pm-recreate-good}\ndata: {k: v2}\n")
+	rep, _ := r.Sync(context.Background(), f.plan(site))
+	if got := result(t, rep, "alpha"); got.Err == nil || !strings.Contains(got.Err.Error(), "bad key!") {
+		t.Errorf("alpha: %+v, want the invalid ConfigMap reported", got)
+	}
+	var ic networkingv1.IngressClass
+	if exists(t, c.Client, &ic, "", "pm-recreate-ic") && ic.Spec.Controller != "example.com/b" {
+		t.Errorf("IngressClass controller = %q, want it recreated with example.com/b", ic.Spec.Controller)
+	}
+	for _, n := range []string{"pm-recreate-bad", "pm-recreate-good"} {
+		var cm corev1.ConfigMap
+		if !exists(t, c.Client, &cm, "default", n) {
+			t.Errorf("%s was deleted by the recreate of another object", n)
+		} else if string(cm.UID) != uids[n] {
+			t.Errorf("%s was recreated (new UID) though none of its immutable fields changed", n)
+		}
+	}
+}
+
+// 9. Inventory names cannot collide across sites sharing a namespace: site
+// "ic-a-b" with product "c" and site "ic-a" with product "b-c" both once
+// stored "syncd-inventory-ic-a-b-c", each overwriting the other's. A legacy
+// name of this site is replaced on the next save.
+func TestRegressionInventoryNamesDoNotCollide(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := context.Background()
+	const ns = "syncd-system"
+	_ = c.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	one := inventory.NewStore(c.Client, ns, "ic-a-b")
+	two := inventory.NewStore(c.Client, ns, "ic-a")
+	entry := func(name string) []inventory.Entry {
+		u := &unstructured.Unstructured{}
+		u.SetAPIVersion("v1")
+		u.SetKind("ConfigMap")
+		u.SetNamespace("default")
+		u.SetName(name)
+		return inventory.EntriesOf([]*unstructured.Unstructured{u})
+	}
+	if err := one.Save(ctx, &inventory.Inventory{Product: "c", Version: "1.0.0", Entries: entry("of-one")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := two.Save(ctx, &inventory.Inventory{Product: "b-c", Version: "2.0.0", Entries: entry("of-two")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		store   *inventory.Store
+		product string
+		object  string
+	}{{one, "c", "of-one"}, {two, "b-c", "of-two"}} {
+		invs, err := tc.store.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := invs[tc.product]
+		if len(invs) != 1 || inv == nil || len(inv.Entries) != 1 || inv.Entries[0].ID.Name != tc.object {
+			t.Errorf("inventories of the site with product %s: %+v, want only its own, holding %s", tc.product, invs, tc.object)
+		}
+	}
+
+	// A legacy-named inventory of this site: read, then replaced on save.
+	legacy := &corev1.ConfigMap{
+		ObjectMeta: metav1.ObjectMeta{Name: "syncd-inventory-ic-old-web", Namespace: ns, Labels: map[string]string{
+			"syncd.dev/inventory": "true", wellknown.LabelSite: "ic-old", wellknown.LabelProduct: "web"}},
+		Data: map[string]string{"product": "web", "version": "1.0.0", "objects": entry("legacy")[0].String()},
+	}
+	if err := c.Client.Create(ctx, legacy); err != nil {
+		t.Fatal(err)
+	}
+	old := inventory.NewStore(c.Client, ns, "ic-old")
+	invs, err := old.List(ctx)
+	if err != nil || invs["web"] == nil || invs["web"].Entries[0].ID.Name != "legacy" {
+		t.Fatalf("legacy inventory: %+v, %v", invs, err)
+	}
+	if err := old.Save(ctx, &inventory.Inventory{Product: "web", Version: "1.1.0", Entries: entry("legacy")}); err != nil {
+		t.Fatal(err)
+	}
+	if exists(t, c.Client, &corev1.ConfigMap{}, ns, legacy.Name) {
+		t.Errorf("the legacy-named inventory is still there after a save")
+	}
+	if invs, err := old.List(ctx); err != nil || len(invs) != 1 || invs["web"].Version != "1.1.0" {
+		t.Errorf("after the save: %+v, %v; want web at 1.1.0", invs, err)
 	}
 }

@@ -14,18 +14,20 @@ import (
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
 // Names of the status ConfigMap's parts.
 const (
 	// LabelSite names the site on the status ConfigMap.
-	LabelSite = "syncd.dev/site"
+	LabelSite = wellknown.LabelSite
 	// LabelStatus is "true" on every status ConfigMap.
 	LabelStatus = "syncd.dev/status"
 	// DataKey holds the status as YAML.
 	DataKey = "status.yaml"
 	// FieldManager is the field manager the status is applied with.
-	FieldManager = "syncd"
+	FieldManager = wellknown.FieldManager
 )
 
 // DefaultHeartbeat is how old the stored status may grow before Save writes
