@@ -29,7 +29,8 @@ type ObjectResult struct {
 // SyncObject brings one object of plan back to what Git says, with the
 // conflict rules applied: the reaction to an out-of-band edit or delete,
 // without re-diffing the site. Objects that plan does not hold, or that
-// belong to a blocked product, are left alone.
+// belong to a blocked product or to one the last Sync of plan's revision
+// held back (a dependency failed), are left alone.
 func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMetadata) (ObjectResult, error) {
 	// Only the object's product is verified (from the cache, normally): an
 	// object is never put back with an image that is not verified and pinned.
@@ -38,6 +39,10 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 		pp, desired = r.verifyImages(ctx, &Plan{Products: []*ProductPlan{pp}}, false).find(id)
 	}
 	if desired == nil || pp.Blocked() || pp.NotDeployed != "" {
+		return ObjectResult{}, nil
+	}
+	if why := r.holds.reason(plan.Revision, pp.Name); why != "" {
+		r.cfg.Log.Debug("object left alone", "product", pp.Name, "object", diff.Describe(desired), "reason", why)
 		return ObjectResult{}, nil
 	}
 	res := ObjectResult{Product: pp.Name}

@@ -66,6 +66,8 @@ type Reconciler struct {
 
 	keyMu sync.Mutex
 	key   []byte // the site's value key (valueKey), once loaded
+
+	holds holdBacks // products the last syncs held back, for SyncObject
 }
 
 // New returns a Reconciler for cfg.Site talking to the cluster through c.
@@ -148,6 +150,7 @@ func (r *Report) Err() error {
 // them is not applied again. Blocked products are left as they are live.
 func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
+	r.holds.start(plan.Revision)
 	plan = r.verifyImages(ctx, plan, true)
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
@@ -296,6 +299,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 			res.Note = fmt.Sprintf("held back: dependency %s failed or is held back", dep.Product)
 			r.progressf("%s %s %s: %s", step, pp.Name, pp.Version, res.Note)
 			failed.Store(pp.Name, true)
+			r.holds.hold(plan.Revision, pp.Name, res.Note)
 			return res, nil
 		}
 	}

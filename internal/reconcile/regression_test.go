@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fluxcd/cli-utils/pkg/object"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/wellknown"
@@ -328,5 +330,61 @@ func TestRegressionInventoryNamesDoNotCollide(t *testing.T) {
 	}
 	if invs, err := old.List(ctx); err != nil || len(invs) != 1 || invs["web"].Version != "1.1.0" {
 		t.Errorf("after the save: %+v, %v; want web at 1.1.0", invs, err)
+	}
+}
+
+// 10. The watch path honours hold-backs decided during a sync (issue 13,
+// item 5): app 2.0.0 is held back because its dependency base failed to
+// apply; an out-of-band edit of app's object must not get app's 2.0.0
+// version applied by the object sync.
+func TestRegressionObjectSyncHonoursHoldBacksOfTheSync(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "pm-holdwatch"
+	f := newFleetFixture(t, site)
+	cm := func(name, value string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\ndata: {k: " + value + "}\n"
+	}
+	release := func(product, version, name, value string) {
+		dir := "products/" + product + "/releases/" + version + "/"
+		f.write(dir+"kustomization.yaml", "resources: [cm.yaml]\n")
+		f.write(dir+"cm.yaml", cm(name, value))
+		f.write("channels/"+product+".yaml", fixtureChannels(product, version))
+	}
+	f.write("products/base/product.yaml", fixtureProduct("base", "default"))
+	f.write("products/app/product.yaml", fixtureProduct("app", "default", "base@1.0.0"))
+	release("base", "1.0.0", "pm-holdwatch-base", "v1")
+	release("app", "1.0.0", "pm-holdwatch-app", "v1")
+	r := newTestReconciler(t, c, site)
+	syncOnce(t, r, f.plan(site))
+
+	release("base", "2.0.0", "pm-holdwatch-base", "v2")
+	f.write("products/base/releases/2.0.0/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: pm-holdwatch-base}\ndata: {\"bad key!\": v2}\n")
+	release("app", "2.0.0", "pm-holdwatch-app", "v2")
+	plan := f.plan(site)
+	rep, _ := r.Sync(context.Background(), plan)
+	if got := result(t, rep, "base"); got.Err == nil {
+		t.Fatalf("base 2.0.0 with an invalid ConfigMap: %+v, want an apply error", got)
+	}
+	if got := result(t, rep, "app"); !strings.Contains(got.Note, "held back") {
+		t.Fatalf("app: %+v, want held back behind base", got)
+	}
+
+	// Someone edits app's ConfigMap; the watch reacts with an object sync.
+	var live corev1.ConfigMap
+	if !exists(t, c.Client, &live, "default", "pm-holdwatch-app") {
+		t.Fatal("app's ConfigMap is gone")
+	}
+	live.Data["k"] = "edited"
+	if err := c.Client.Update(context.Background(), &live); err != nil {
+		t.Fatal(err)
+	}
+	id := object.ObjMetadata{Namespace: "default", Name: "pm-holdwatch-app", GroupKind: schema.GroupKind{Kind: "ConfigMap"}}
+	res, err := r.SyncObject(context.Background(), plan, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists(t, c.Client, &live, "default", "pm-holdwatch-app")
+	if live.Data["k"] == "v2" {
+		t.Errorf("the object sync applied app 2.0.0, held back in the sync (result %+v)", res)
 	}
 }
