@@ -179,7 +179,7 @@ func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	srv := daemon.NewHTTPServer(h, daemon.DefaultHTTPTimeouts)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server", "error", err)

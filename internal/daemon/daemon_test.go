@@ -58,6 +58,13 @@ func writeFleet(t *testing.T, dir, site, strategy string) {
 // startDaemon runs a daemon for site until the returned stop is called.
 func startDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source, site string) (stop func()) {
 	t.Helper()
+	_, stop = runDaemon(t, c, cl, src, site)
+	return stop
+}
+
+// runDaemon starts a daemon for site and returns it with its stop.
+func runDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source, site string) (*Daemon, func()) {
+	t.Helper()
 	dyn, err := dynamic.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +77,7 @@ func startDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source,
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	var once atomic.Bool
-	stop = func() {
+	stop := func() {
 		if once.Swap(true) {
 			return
 		}
@@ -85,7 +92,7 @@ func startDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source,
 		}
 	}
 	t.Cleanup(stop)
-	return stop
+	return d, stop
 }
 
 type testLog struct{ t *testing.T }
@@ -184,8 +191,8 @@ func TestDaemonAppliesKeepGitWithinSecondsAndRestartKeepsConflicts(t *testing.T)
 
 	// Restart in the middle: nothing lost, nothing duplicated.
 	stop()
-	startDaemon(t, c, cl, src, site)
-	time.Sleep(2 * time.Second)
+	d, _ := runDaemon(t, c, cl, src, site)
+	eventually(t, 30*time.Second, "the first reconcile after the restart", func() bool { return d.state.Load() != nil })
 	after, err := store.List(context.Background(), site)
 	if err != nil || len(after) != 1 || after[0].Name != conflicts[0].Name || after[0].Status.State != conflict.Open ||
 		!after[0].Status.FirstSeen.Equal(&conflicts[0].Status.FirstSeen) {

@@ -58,7 +58,9 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "status branch published", func() bool { return statusHead() != "" })
 	first := statusHead()
-	time.Sleep(2 * time.Second) // ~10 polls
+	fetches := func() float64 { v, _ := value(scrape(t, h.URL), "syncd_git_fetch_duration_seconds", nil); return v }
+	polled := fetches()
+	eventually(t, 30*time.Second, "ten more polls", func() bool { return fetches() >= polled+10 })
 	if got := statusHead(); got != first {
 		t.Fatalf("status branch moved from %s to %s without any change", first, got)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
@@ -28,6 +29,10 @@ type LeaderConfig struct {
 // RunAsLeader runs run only while this replica holds the Lease, so that of
 // several replicas exactly one acts. It returns run's result when ctx ends,
 // or ErrLostLeadership (the process should exit and start over).
+//
+// When ctx ends, run is stopped and waited for before the Lease is released:
+// client-go's ReleaseOnCancel would release it as soon as ctx ends, while run
+// may still be applying, and the next leader would act beside it.
 func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig, log hclog.Logger, run func(context.Context) error) error {
 	if cfg.LeaseDuration == 0 {
 		cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = 15*time.Second, 10*time.Second, 2*time.Second
@@ -50,7 +55,7 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 		LeaseDuration:   cfg.LeaseDuration,
 		RenewDeadline:   cfg.RenewDeadline,
 		RetryPeriod:     cfg.RetryPeriod,
-		ReleaseOnCancel: true,
+		ReleaseOnCancel: false, // released by release, once run has returned
 		Name:            cfg.Name,
 		Callbacks: leaderelection.LeaderCallbacks{
 			OnStartedLeading: func(c context.Context) {
@@ -92,8 +97,33 @@ func RunAsLeader(ctx context.Context, cs kubernetes.Interface, cfg LeaderConfig,
 	}
 	<-started
 	<-finished
+	if ctx.Err() != nil {
+		if err := release(ctx, lock, cfg.Identity); err != nil {
+			log.Warn("releasing the Lease failed; the next leader waits for it to expire", "error", err)
+		} else {
+			log.Info("released the Lease", "identity", cfg.Identity)
+		}
+	}
 	if runErr != nil || ctx.Err() != nil {
 		return runErr
 	}
 	return ErrLostLeadership
+}
+
+// release gives the Lease up, if identity still holds it, as client-go does
+// on cancel: no holder, a one-second duration.
+func release(ctx context.Context, lock resourcelock.Interface, identity string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	rec, _, err := lock.Get(ctx)
+	if err != nil {
+		return err
+	}
+	if rec.HolderIdentity != identity {
+		return nil
+	}
+	now := metav1.NewTime(time.Now())
+	return lock.Update(ctx, resourcelock.LeaderElectionRecord{
+		LeaderTransitions: rec.LeaderTransitions, LeaseDurationSeconds: 1, RenewTime: now, AcquireTime: now,
+	})
 }

@@ -4,14 +4,40 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
-// maxWebhookBody bounds a webhook request body.
+// maxWebhookBody bounds a webhook request body; a longer one is answered 413.
 const maxWebhookBody = 1 << 20
+
+// HTTPTimeouts bound how long one client may hold the HTTP server.
+type HTTPTimeouts struct {
+	// ReadHeader and Read bound reading a request's headers and the whole
+	// request; Write bounds writing the response; Idle bounds a kept-alive
+	// connection between requests.
+	ReadHeader, Read, Write, Idle time.Duration
+}
+
+// DefaultHTTPTimeouts are the timeouts of `syncd run`'s HTTP server.
+var DefaultHTTPTimeouts = HTTPTimeouts{ReadHeader: 5 * time.Second, Read: 15 * time.Second, Write: 30 * time.Second, Idle: 60 * time.Second}
+
+// NewHTTPServer returns a server for h with timeouts t, so that a slow or
+// stalled client (a slowloris) cannot hold connections open forever.
+func NewHTTPServer(h http.Handler, t HTTPTimeouts) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
 
 // Handler serves /metrics, /healthz, /readyz and, when webhookSecret is set,
 // POST /hooks/git (GitHub-style X-Hub-Signature-256 HMAC of the body).
@@ -47,21 +73,36 @@ func (d *Daemon) readyz(w http.ResponseWriter, _ *http.Request) {
 	fmt.Fprintf(w, "ok: revision %s\n", st.revision)
 }
 
-// webhook triggers a reconcile for a request signed with secret.
+// webhook triggers a reconcile for a request signed with secret. The
+// signature is checked before anything else is done or said: a request
+// without a well-formed one is refused before its body is read, a body over
+// maxWebhookBody is answered 413, and only a signed request learns that this
+// replica stands by.
 func (d *Daemon) webhook(secret []byte) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		body, err := io.ReadAll(io.LimitReader(r.Body, maxWebhookBody))
-		if err != nil {
+		header := r.Header.Get("X-Hub-Signature-256")
+		if _, err := parseSignature(header); err != nil {
+			d.cfg.Log.Warn("webhook without a valid signature header refused", "remote", r.RemoteAddr)
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxWebhookBody))
+		var tooLarge *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooLarge):
+			http.Error(w, fmt.Sprintf("body larger than %d bytes", maxWebhookBody), http.StatusRequestEntityTooLarge)
+			return
+		case err != nil:
 			http.Error(w, "reading body", http.StatusBadRequest)
+			return
+		}
+		if !validSignature(secret, body, header) {
+			d.cfg.Log.Warn("webhook with an invalid signature refused", "remote", r.RemoteAddr)
+			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}
 		if d.standby.Load() {
 			http.Error(w, "standby: another replica leads; retry", http.StatusServiceUnavailable)
-			return
-		}
-		if !validSignature(secret, body, r.Header.Get("X-Hub-Signature-256")) {
-			d.cfg.Log.Warn("webhook with an invalid signature refused", "remote", r.RemoteAddr)
-			http.Error(w, "invalid signature", http.StatusUnauthorized)
 			return
 		}
 		d.cfg.Log.Info("webhook: reconciling now", "remote", r.RemoteAddr)
@@ -71,13 +112,22 @@ func (d *Daemon) webhook(secret []byte) http.HandlerFunc {
 	}
 }
 
-// validSignature checks a "sha256=<hex>" HMAC-SHA256 of body.
-func validSignature(secret, body []byte, header string) bool {
+// parseSignature returns the HMAC of a "sha256=<hex>" header.
+func parseSignature(header string) ([]byte, error) {
 	hexSig, ok := strings.CutPrefix(header, "sha256=")
 	if !ok {
-		return false
+		return nil, errors.New("want sha256=<hex>")
 	}
-	got, err := hex.DecodeString(hexSig)
+	sig, err := hex.DecodeString(hexSig)
+	if err != nil || len(sig) != sha256.Size {
+		return nil, errors.New("want sha256=<64 hex digits>")
+	}
+	return sig, nil
+}
+
+// validSignature checks a "sha256=<hex>" HMAC-SHA256 of body.
+func validSignature(secret, body []byte, header string) bool {
+	got, err := parseSignature(header)
 	if err != nil {
 		return false
 	}
