@@ -21,7 +21,7 @@ GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
-.PHONY: all build test unit lint bench demo testbin clean fuzz docs
+.PHONY: all build test unit lint bench demo testbin clean fuzz e2e docs
 
 all: build
 
@@ -56,6 +56,10 @@ test: testbin
 ## unit: the tests that need neither a cluster nor sshd
 unit:
 	go test -short $(GO_TEST_FLAGS) ./...
+
+## e2e: promotion end to end across three `syncd run` daemons, each with its own control plane (minutes; not in `make test` yet)
+e2e: testbin
+	SYNCD_E2E=1 go test $(GO_TEST_FLAGS) -v -run TestPromotionFlowsAndRecallRollsBack ./internal/e2e/
 
 ## lint: gofmt and go vet
 lint:
