@@ -33,7 +33,7 @@ func newConflictsCommand(s *streams) *cobra.Command {
 		Use:   "conflicts",
 		Short: "List, show and resolve Git-versus-live conflicts",
 		Long: `Conflicts are fields that Git sets and another field manager owns with a
-different value, held under the manual strategy (SPEC §3). They live in the
+different value, held under the manual strategy (docs/concepts.md, "Conflicts"). They live in the
 cluster as conflicts.syncd.dev objects in syncd's namespace, so these commands
 need only a kubeconfig, whether or not syncd runs; RBAC on conflicts.syncd.dev
 decides who may see and resolve them.`,

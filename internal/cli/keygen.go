@@ -47,7 +47,7 @@ key. Existing files are kept unless --force is given.`,
 			}
 			_, err = fmt.Fprintf(s.err, "Wrote %s (secret: give it to syncd with --identity) and %s. "+
 				"Add the key above to the fleet repo as a deploy key: read-only for sites, with write access for the site that runs the promoter.\n"+
-				"Where keys go (SPEC §7):\n"+
+				"Where keys go (docs/security.md):\n"+
 				"  - fleet repo deploy key (--identity): read-only for sites; write access only for the promoter, which pushes bumps.\n"+
 				"  - status repo key (--status-identity, with --status-repo): write access there; the site pushes branch syncd/status/<site>.\n"+
 				"  - signing key (--signing-key): the site signs its reports, the promoter its commits; commit the public key as sites/<site>/site.pub\n"+
