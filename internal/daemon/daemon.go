@@ -90,6 +90,9 @@ type Daemon struct {
 	// published is signalled after each publish attempt of a full
 	// reconcile, so the health worker reschedules its liveness refresh.
 	published chan struct{}
+	// publishFailed is set while the last publish attempt failed: the
+	// report is then retried at the poll interval, not the refresh interval.
+	publishFailed atomic.Bool
 	// state is what /readyz reports: nil before the first reconcile ended.
 	state atomic.Pointer[readiness]
 	// standby is set while another replica holds the leader Lease.

@@ -26,7 +26,7 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	writeFleet(t, seed, site, "git_wins")
 	url := testenv.SeedRepo(t, srv, "fleet.git", "main", seed)
 	gs, err := gitsource.New(gitsource.Options{URL: url, IdentityFile: srv.DeployKey.PrivatePath, KnownHostsFile: srv.KnownHosts,
-		CacheDir: t.TempDir(), Timeout: 3 * time.Second})
+		CacheDir: t.TempDir(), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

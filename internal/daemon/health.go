@@ -82,8 +82,10 @@ func (d *Daemon) healthStep(ctx context.Context, changed <-chan struct{}) bool {
 
 // refreshWait is how long until the published report's liveness time is due
 // for a refresh; ok is false when there is nothing to refresh (no publisher,
-// or it gave up). Until a first report is published, it retries every
-// refresh interval.
+// or it gave up). After a failed publish it retries at the poll interval, so
+// that a report the Git server could not take goes out once it is back;
+// until a first report is published, it otherwise retries every refresh
+// interval.
 func (d *Daemon) refreshWait() (time.Duration, bool) {
 	p, ok := d.cfg.Publisher.(refreshScheduler)
 	if !ok {
@@ -92,11 +94,14 @@ func (d *Daemon) refreshWait() (time.Duration, bool) {
 	if p.Disabled() {
 		return 0, false
 	}
-	due, ok := p.RefreshDue()
-	if !ok {
-		return p.Refresh(), true
+	wait := p.Refresh()
+	if due, ok := p.RefreshDue(); ok {
+		wait = max(time.Until(due), 0)
 	}
-	return max(time.Until(due), 0), true
+	if d.publishFailed.Load() {
+		wait = min(wait, d.cfg.Interval)
+	}
+	return wait, true
 }
 
 // refreshScheduler is a StatusPublisher that says when its report's liveness
@@ -137,7 +142,9 @@ func (d *Daemon) recheckHealth(ctx context.Context, refresh bool) {
 	}
 	st := *d.status
 	st.UpdatedAt = time.Now()
-	if published, err := d.cfg.Publisher.Publish(ctx, &st); err != nil {
+	published, err := d.cfg.Publisher.Publish(ctx, &st)
+	d.publishFailed.Store(err != nil)
+	if err != nil {
 		d.cfg.Log.Warn("refreshing the status report failed", "branch", status.Branch(d.cfg.Site), "error", err)
 	} else if published {
 		d.cfg.Log.Debug("status report refreshed", "branch", status.Branch(d.cfg.Site))

@@ -72,6 +72,7 @@ func (d *Daemon) saveAndPublish(ctx context.Context, st *status.SiteStatus) {
 		return
 	}
 	published, perr := d.cfg.Publisher.Publish(ctx, st)
+	d.publishFailed.Store(perr != nil)
 	select {
 	case d.published <- struct{}{}:
 	default:
