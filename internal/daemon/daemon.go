@@ -90,6 +90,8 @@ type Daemon struct {
 	// published is signalled after each publish attempt of a full
 	// reconcile, so the health worker reschedules its liveness refresh.
 	published chan struct{}
+	// fullAt is when the last successful full reconcile finished (d.mu).
+	fullAt time.Time
 	// publishFailed is set while the last publish attempt failed: the
 	// report is then retried at the poll interval, not the refresh interval.
 	publishFailed atomic.Bool
@@ -174,12 +176,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// Return only once the object worker has stopped too.
 	defer workers.Wait()
 
-	lastFull := time.Time{}
 	backoff := newBackoff(time.Second, 5*time.Minute)
 	for {
 		wait := d.cfg.Interval
 		wake := d.wakeTime()
-		due := time.Since(lastFull) >= d.cfg.Resync || (!wake.IsZero() && !d.cfg.Now().Before(wake))
+		due := time.Since(d.lastFull()) >= d.cfg.Resync || (!wake.IsZero() && !d.cfg.Now().Before(wake))
 		err := d.poll(ctx, due)
 		if ctx.Err() == nil {
 			d.setState(err)
@@ -193,7 +194,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.cfg.Log.Error("reconcile failed; the cluster is left as it is", "error", err, "retry_in", wait)
 		default:
 			backoff.reset()
-			lastFull = d.lastFull(lastFull)
 		}
 		if wake := d.wakeTime(); !wake.IsZero() {
 			// A held change may go ahead before the next poll.
@@ -231,14 +231,13 @@ func earliestUntil(rep *reconcile.Report) time.Time {
 	return t
 }
 
-// lastFull returns when the last full reconcile finished.
-func (d *Daemon) lastFull(prev time.Time) time.Time {
+// lastFull returns when the last successful full reconcile finished; zero
+// before the first. A poll that finds nothing new does not count, so the
+// resync runs every Resync whatever the poll interval.
+func (d *Daemon) lastFull() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.rev == "" {
-		return prev
-	}
-	return time.Now()
+	return d.fullAt
 }
 
 // poll fetches and, on a new commit or when due, runs a full reconcile.
@@ -305,6 +304,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 			d.cfg.Log.Info("pruned conflicts past retention", "count", n, "retention", d.cfg.ConflictRetention)
 		}
 	}
+	d.fullAt = time.Now()
 	d.cfg.Log.Info("reconciled", "revision", sha, "products", len(rep.Results), "duration", time.Since(start).Round(time.Millisecond))
 	if err := rep.Err(); err != nil {
 		return errors.Join(errors.New("some products failed"), err)
