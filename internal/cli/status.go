@@ -112,8 +112,12 @@ func countOpenConflicts(ctx context.Context, cl client.Client, namespace string,
 // at now.
 func printStatus(w io.Writer, st *status.SiteStatus, now time.Time) error {
 	rev := "no revision yet"
-	if st.Revision != "" {
+	switch {
+	case st.Revision != "":
 		rev = "revision " + shortSHA(st.Revision)
+	case len(st.Products) > 0:
+		// A sync from --repo-dir reads files, not a commit.
+		rev = "no Git revision (synced from a directory)"
 	}
 	updated := "at an unknown time"
 	if !st.UpdatedAt.IsZero() {

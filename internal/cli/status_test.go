@@ -70,6 +70,16 @@ func TestPrintStatus(t *testing.T) {
 			t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 		}
 	})
+	t.Run("synced from a directory", func(t *testing.T) {
+		var b bytes.Buffer
+		st := &status.SiteStatus{Site: "eu-1", UpdatedAt: now, Products: []status.ProductStatus{{Name: "web", Health: health.Healthy}}}
+		if err := printStatus(&b, st, now); err != nil {
+			t.Fatal(err)
+		}
+		if want := "site eu-1 at no Git revision (synced from a directory) (updated 0s ago)\n"; !strings.HasPrefix(b.String(), want) {
+			t.Errorf("got:\n%s\nwant a first line %q", b.String(), want)
+		}
+	})
 	t.Run("clock skew and unknown since", func(t *testing.T) {
 		var b bytes.Buffer
 		st := &status.SiteStatus{Site: "eu-1", Revision: "abc", UpdatedAt: now.Add(time.Minute),

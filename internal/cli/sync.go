@@ -135,10 +135,7 @@ func printSummary(s *streams, rep *reconcile.Report) error {
 	w := tabwriter.NewWriter(s.out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PRODUCT\tVERSION\tCREATED\tCONFIGURED\tUNCHANGED\tPRUNED\tHEALTH\tNOTE")
 	for _, r := range rep.Results {
-		note := r.Note
-		if r.Err != nil {
-			note = "error: " + firstLine(r.Err.Error())
-		}
+		note := resultNote(r)
 		version := r.Version
 		if version == "" {
 			version = "-"
@@ -150,6 +147,23 @@ func printSummary(s *streams, rep *reconcile.Report) error {
 	}
 	writeCompliance(s.out, status.NewCompliance(rep.Policy))
 	return nil
+}
+
+// resultNote is the NOTE cell of a product's row: its error, why it was
+// held back or skipped, and the conflicted fields kept for an admin.
+func resultNote(r reconcile.Result) string {
+	if r.Err != nil {
+		return "error: " + firstLine(r.Err.Error())
+	}
+	note := r.Note
+	if r.Held > 0 {
+		held := fmt.Sprintf("%d field(s) held by open conflicts (syncd conflicts list)", r.Held)
+		if note != "" {
+			note += "; "
+		}
+		note += held
+	}
+	return note
 }
 
 func firstLine(s string) string {

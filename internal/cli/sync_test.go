@@ -2,12 +2,14 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
@@ -274,5 +276,24 @@ spec:
 	st = runSyncd(t, "status", "--site", site, "--kubeconfig", c.Kubeconfig, "-o", "json")
 	if st.code != ExitOK || !strings.Contains(st.stdout, want) {
 		t.Errorf("syncd status -o json: %v\nwant the note %q", st, want)
+	}
+}
+
+func TestResultNote(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    reconcile.Result
+		want string
+	}{
+		{"nothing to say", reconcile.Result{}, ""},
+		{"error wins", reconcile.Result{Err: errors.New("rendering: bad\nmore"), Note: "n", Held: 2}, "error: rendering: bad"},
+		{"held fields", reconcile.Result{Held: 2}, "2 field(s) held by open conflicts (syncd conflicts list)"},
+		{"note and held fields", reconcile.Result{Note: "2.0.0 held back: frozen", Held: 1}, "2.0.0 held back: frozen; 1 field(s) held by open conflicts (syncd conflicts list)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := resultNote(tc.r); got != tc.want {
+				t.Errorf("resultNote = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
