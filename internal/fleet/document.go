@@ -9,6 +9,8 @@ import (
 	"strconv"
 
 	yaml "go.yaml.in/yaml/v3"
+
+	"github.com/syncd-dev/syncd/internal/yamlpos"
 )
 
 // document is one parsed fleet file. It keeps the YAML node tree so that
@@ -34,7 +36,7 @@ func parseDocument(file string, data []byte) *document {
 		if errors.Is(err, io.EOF) {
 			d.errorf(nil, "file is empty")
 		} else {
-			d.syntaxError(err)
+			d.syntaxError(data, err)
 		}
 		return d
 	}
@@ -42,7 +44,7 @@ func parseDocument(file string, data []byte) *document {
 	switch err := dec.Decode(&extra); {
 	case errors.Is(err, io.EOF):
 	case err != nil:
-		d.syntaxError(err)
+		d.syntaxError(data, err)
 		return d
 	default:
 		d.errs = append(d.errs, &Error{File: file, Line: extra.Line, Msg: "a fleet file holds exactly one YAML document"})
@@ -60,10 +62,13 @@ func parseDocument(file string, data []byte) *document {
 	return d
 }
 
-// syntaxError records a YAML parse error at the line yaml.v3 reports.
-func (d *document) syntaxError(err error) {
+// syntaxError records a YAML parse error of data at the line an editor
+// shows it on (yaml.v3's own line is one above it for many errors).
+func (d *document) syntaxError(data []byte, err error) {
 	e := &Error{File: d.file, Msg: err.Error()}
-	if m := yamlLineError.FindStringSubmatch(err.Error()); m != nil {
+	if p := yamlpos.Check(data); p != nil {
+		e.Line, e.Msg = p.Line, "invalid YAML: "+p.Msg
+	} else if m := yamlLineError.FindStringSubmatch(err.Error()); m != nil {
 		e.Line, _ = strconv.Atoi(m[1])
 		e.Msg = "invalid YAML: " + m[2]
 	}

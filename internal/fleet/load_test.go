@@ -404,8 +404,9 @@ metadata:
   name: s1
  spec:
 `},
-			// yaml.v3 reports the line of the mapping it was parsing.
-			want: []string{`sites/s1/site.yaml:4: invalid YAML: did not find expected key`},
+			// The line of the mistake, as an editor shows it (yaml.v3's own
+			// message names line 4, the mapping it was parsing).
+			want: []string{`sites/s1/site.yaml:5: invalid YAML: did not find expected key`},
 		},
 		{
 			name: "YAML alias",

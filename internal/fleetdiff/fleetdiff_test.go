@@ -140,7 +140,7 @@ func TestCompareHeadProblemsAreReported(t *testing.T) {
 	base := genFleet(2)
 	head := with(base, map[string]*fstest.MapFile{"products/agent/releases/0.1.0/kustomization.yaml": file("resources: [deploy.yaml, missing.yaml]\n")})
 	r, _ := compare(t, base, head, Options{})
-	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], "products/agent/releases/0.1.0/kustomization.yaml: resources[1]:") {
+	if len(r.Problems) != 1 || !strings.HasPrefix(r.Problems[0], "products/agent/releases/0.1.0/kustomization.yaml:1: resources[1]:") {
 		t.Fatalf("problems = %q", r.Problems)
 	}
 	// The same problem at both revisions is the base's, not the change's.

@@ -137,6 +137,12 @@ func (f *fleetFixture) plan(site string) *Plan {
 // CRD installed.
 func newTestReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconciler {
 	t.Helper()
+	return newTestReconcilerWith(t, c, Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}})
+}
+
+// newTestReconcilerWith is newTestReconciler with cfg (its Discovery is set).
+func newTestReconcilerWith(t *testing.T, c *testenv.Cluster, cfg Config) *Reconciler {
+	t.Helper()
 	ctx := context.Background()
 	cl, err := client.New(c.Config, client.Options{Scheme: conflict.Scheme()})
 	if err != nil {
@@ -151,7 +157,8 @@ func newTestReconciler(t *testing.T, c *testenv.Cluster, site string) *Reconcile
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cl, cl.RESTMapper(), Config{Site: site, Namespace: "syncd-system", HealthTimeout: 500 * time.Millisecond, Progress: testWriter{t}, Discovery: disc})
+	cfg.Discovery = disc
+	return New(cl, cl.RESTMapper(), cfg)
 }
 
 type testWriter struct{ t *testing.T }

@@ -25,12 +25,23 @@ func (r *Repo) checkLocal(dir string, seen map[string]bool) error {
 	if err != nil {
 		return err
 	}
+	if se := yamlSyntaxError(repoPath(file), data); se != nil {
+		return se
+	}
+	doc := parseKustomization(data)
+	if err := doc.checkFields(repoPath(file)); err != nil {
+		return err
+	}
 	var k kusttypes.Kustomization
 	if err := yaml.Unmarshal(data, &k); err != nil {
 		return fmt.Errorf("%s: %w", repoPath(file), err)
 	}
 	if len(k.HelmCharts) > 0 || len(k.HelmChartInflationGenerator) > 0 {
-		return fmt.Errorf("%s: helmCharts: Helm chart inflation is not supported; commit the rendered chart instead", repoPath(file))
+		field := "helmCharts"
+		if len(k.HelmCharts) == 0 {
+			field = "helmChartInflationGenerator"
+		}
+		return fmt.Errorf("%s:%d: %s: Helm chart inflation is not supported; commit the rendered chart instead", repoPath(file), doc.line(field), field)
 	}
 	for _, ref := range references(&k) {
 		target := ref.value
@@ -39,9 +50,9 @@ func (r *Repo) checkLocal(dir string, seen map[string]bool) error {
 		}
 		switch {
 		case strings.Contains(ref.value, "://") || strings.HasPrefix(ref.value, "git@"):
-			return fmt.Errorf("%s: %s: %q is remote; only paths inside the fleet repo are allowed", repoPath(file), ref.field, ref.value)
+			return fmt.Errorf("%s:%d: %s: %q is remote; only paths inside the fleet repo are allowed", repoPath(file), doc.line(ref.field), ref.field, ref.value)
 		case path.IsAbs(ref.value) || !r.fs.Exists(target):
-			return fmt.Errorf("%s: %s: %q is not a file or directory of the fleet repo (remote bases and paths outside the repo are not allowed)", repoPath(file), ref.field, ref.value)
+			return fmt.Errorf("%s:%d: %s: %q is not a file or directory of the fleet repo (remote bases and paths outside the repo are not allowed)", repoPath(file), doc.line(ref.field), ref.field, ref.value)
 		case r.fs.IsDir(target) && ref.dirAllowed:
 			if err := r.checkLocal(target, seen); err != nil {
 				return err

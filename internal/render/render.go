@@ -162,6 +162,10 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 		// Kubernetes machinery expects (kustomize's own maps hold int).
 		data, err := res.MarshalJSON()
 		if err != nil {
+			// A key defined twice in one mapping passes kustomize and fails here.
+			if bad := r.firstSyntaxError(files); bad != nil {
+				return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+			}
 			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
 		}
 		u := &unstructured.Unstructured{}

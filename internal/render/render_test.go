@@ -128,10 +128,10 @@ func TestRenderRefusesWhatIsNotInTheRepo(t *testing.T) {
 		product string
 		want    string
 	}{
-		{"remote", `products/remote/releases/1.0.0/kustomization.yaml: resources[0]: "https://example.com/app.yaml" is remote`},
+		{"remote", `products/remote/releases/1.0.0/kustomization.yaml:1: resources[0]: "https://example.com/app.yaml" is remote`},
 		{"gitbase", `resources[0]: "git@github.com:acme/base.git" is remote`},
 		{"outside", `resources[0]: "../../../../../etc" is not a file or directory of the fleet repo`},
-		{"nested", `bases/common/kustomization.yaml: resources[0]: "https://example.com/x.yaml" is remote`},
+		{"nested", `bases/common/kustomization.yaml:1: resources[0]: "https://example.com/x.yaml" is remote`},
 		{"helm", `helmCharts: Helm chart inflation is not supported`},
 		{"generator", `configMapGenerator[0].files[0]: "/etc/passwd" is not a file or directory of the fleet repo`},
 		{"empty", `renders no objects`},

@@ -18,6 +18,7 @@ func TestYAMLSyntaxErrorLine(t *testing.T) {
 		{"second document", "a: 1\n---\nb: [1\n", 3, "did not find expected ',' or ']'"},
 		{"unterminated quote", "a: 1\nb: \"x\nc: 3\n", 2, "found unexpected end of stream"},
 		{"no final newline", "a: 1\n b: 2", 2, "mapping values are not allowed in this context"},
+		{"duplicate key", "a: 1\nb:\n  c: 1\n  c: 2\n", 4, `mapping key "c" already defined at line 3`},
 		{"flow closed later", "a: [1,\n  2]\nb: c: d\n", 3, "mapping values are not allowed in this context"},
 	}
 	for _, tt := range tests {
