@@ -51,15 +51,11 @@ func runFetchChild(op string) {
 // benchGit measures syncd's Git source beside the git CLI over the same sshd
 // on a generated repo of commits commits and files files.
 func benchGit(ctx context.Context, commits, files int) error {
-	srv, err := testenv.StartGitServer()
+	srv, bare, err := startRepo("big.git")
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	bare, err := srv.CreateRepo("big.git", "main")
-	if err != nil {
-		return err
-	}
 	start := time.Now()
 	if err := generateHistory(bare, commits, files, 0); err != nil {
 		return err
@@ -83,7 +79,7 @@ func benchGit(ctx context.Context, commits, files int) error {
 		cmd.Env = append(childEnv, fetchChildEnv+"="+op)
 		return measure(name, cmd)
 	}
-	gitEnv := append(os.Environ(), "GIT_SSH_COMMAND="+srv.GitSSHCommand(srv.DeployKey.PrivatePath))
+	gitEnv := append(os.Environ(), sshEnv(srv))
 	gitPath, err := exec.LookPath("git")
 	if err != nil {
 		return err
@@ -202,22 +198,15 @@ func firstErr(errs ...error) error {
 // git fast-import: the first commit (when from is 0) adds files files under
 // products/, each later one edits one of them.
 func generateHistory(bare string, commits, files, from int) error {
-	cmd := exec.Command("git", "fast-import", "--quiet")
-	cmd.Dir = bare
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(stdin, 1<<20)
-	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Unix()
+	return fastImport(bare, func(w *bufio.Writer) {
+		generateCommits(w, commits, files, from)
+	})
+}
+
+func generateCommits(w *bufio.Writer, commits, files, from int) {
+	when := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := from; i < from+commits; i++ {
-		msg := fmt.Sprintf("change %d", i)
-		fmt.Fprintf(w, "commit refs/heads/main\ncommitter Bench <bench@syncd.dev> %d +0000\ndata %d\n%s\n", when+int64(i), len(msg), msg)
+		writeCommit(w, "refs/heads/main", when.Add(time.Duration(i)*time.Second), fmt.Sprintf("change %d", i))
 		if i == from && from > 0 {
 			fmt.Fprintf(w, "from refs/heads/main^0\n")
 		}
@@ -230,14 +219,56 @@ func generateHistory(bare string, commits, files, from int) error {
 			writeBlob(w, benchPath(f), fmt.Sprintf("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: cm-%d}\ndata: {value: \"%d\"}\n", f, i))
 		}
 	}
-	if err := w.Flush(); err != nil {
+}
+
+// startRepo starts an OpenSSH Git server (stop it with Stop) serving one
+// new bare repository name, with branch main, and returns its path.
+func startRepo(name string) (*testenv.GitServer, string, error) {
+	srv, err := testenv.StartGitServer()
+	if err != nil {
+		return nil, "", err
+	}
+	bare, err := srv.CreateRepo(name, "main")
+	if err != nil {
+		srv.Stop()
+		return nil, "", err
+	}
+	return srv, bare, nil
+}
+
+// sshEnv is the environment variable that makes the git CLI reach srv with
+// its deploy key.
+func sshEnv(srv *testenv.GitServer) string {
+	return "GIT_SSH_COMMAND=" + srv.GitSSHCommand(srv.DeployKey.PrivatePath)
+}
+
+// fastImport runs git fast-import in the bare repository on the stream
+// write writes.
+func fastImport(bare string, write func(w *bufio.Writer)) error {
+	cmd := exec.Command("git", "fast-import", "--quiet")
+	cmd.Dir = bare
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
 		return err
 	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git fast-import: %w: %s", err, stderr.String())
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		return err
 	}
-	return nil
+	w := bufio.NewWriterSize(stdin, 1<<20)
+	write(w)
+	err = w.Flush()
+	stdin.Close()
+	if werr := cmd.Wait(); werr != nil {
+		return fmt.Errorf("git fast-import: %w: %s", werr, stderr.String())
+	}
+	return err
+}
+
+// writeCommit starts a commit of ref in a fast-import stream.
+func writeCommit(w *bufio.Writer, ref string, at time.Time, msg string) {
+	fmt.Fprintf(w, "commit %s\ncommitter Bench <bench@syncd.dev> %d +0000\ndata %d\n%s\n", ref, at.Unix(), len(msg), msg)
 }
 
 func writeBlob(w *bufio.Writer, path, content string) {

@@ -2,7 +2,7 @@
 // on this machine, against the real API server and sshd of internal/testenv,
 // and prints the figures. It asserts nothing: numbers are for reading.
 //
-//	go run ./hack/bench [-products 500] [-only reconcile|git|conflicts|daemon|promote]
+//	go run ./hack/bench [-products 500] [-only reconcile|git|conflicts|daemon|promote|verify]
 package main
 
 import (
@@ -26,7 +26,7 @@ func main() {
 		runWrapChild()
 	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote")
+	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote, verify")
 	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
@@ -34,14 +34,18 @@ func main() {
 	idle := flag.Duration("idle", time.Minute, "idle period over which the daemon's API requests are counted")
 	promoteProducts := flag.Int("promote-products", 100, "products of the fleet in the promote section")
 	promoteSites := flag.Int("promote-sites", 200, "sites (status branches) of the fleet in the promote section")
+	images := flag.Int("images", 200, "signed images (one product each) in the verify section")
 	flag.Parse()
 	ctx := context.Background()
 	syncd, err := filepath.Abs("bin/syncd")
 	if err != nil {
 		fail(err)
 	}
-	if _, err := os.Stat(syncd); err != nil {
-		fail(fmt.Errorf("%s not found: run `make build` first", syncd))
+	// The sections that run syncd as a process need it built.
+	if *only == "" || *only == "reconcile" || *only == "daemon" || *only == "promote" {
+		if _, err := os.Stat(syncd); err != nil {
+			fail(fmt.Errorf("%s not found: run `make build` first", syncd))
+		}
 	}
 	if *only == "" || *only == "reconcile" {
 		if err := benchReconcile(ctx, syncd, *products); err != nil {
@@ -65,6 +69,11 @@ func main() {
 	}
 	if *only == "" || *only == "promote" {
 		if err := benchPromote(ctx, syncd, *promoteProducts, *promoteSites); err != nil {
+			fail(err)
+		}
+	}
+	if *only == "" || *only == "verify" {
+		if err := benchVerify(ctx, *images); err != nil {
 			fail(err)
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/promote"
 	"github.com/syncd-dev/syncd/internal/status"
-	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 // benchPromote measures the promoter and `syncd fleet status` on a fleet of
@@ -24,15 +23,11 @@ import (
 // reports and decide, and the SSH sessions (Git round trips) one evaluation
 // opens.
 func benchPromote(ctx context.Context, syncd string, products, sites int) error {
-	srv, err := testenv.StartGitServer()
+	srv, bare, err := startRepo("fleet.git")
 	if err != nil {
 		return err
 	}
 	defer srv.Stop()
-	bare, err := srv.CreateRepo("fleet.git", "main")
-	if err != nil {
-		return err
-	}
 	now := time.Now().UTC().Truncate(time.Second)
 	start := time.Now()
 	if err := generatePromoteFleet(bare, products, sites, now); err != nil {
@@ -84,11 +79,11 @@ func benchPromote(ctx context.Context, syncd string, products, sites int) error 
 	}{
 		{"for scale: git ls-remote (git CLI, same sshd)", func() error {
 			cmd := exec.CommandContext(ctx, "git", "ls-remote", url)
-			cmd.Env = append(os.Environ(), "GIT_SSH_COMMAND="+srv.GitSSHCommand(srv.DeployKey.PrivatePath))
+			cmd.Env = append(os.Environ(), sshEnv(srv))
 			return cmd.Run()
 		}},
 		{"fetch of the tracked branch", func() error { _, _, err := src.Fetch(ctx); return err }},
-		{"fetch of the 200 status branches", func() error { _, err := src.FetchBranches(ctx, status.BranchPrefix); return err }},
+		{fmt.Sprintf("fetch of the %d status branches", sites), func() error { _, err := src.FetchBranches(ctx, status.BranchPrefix); return err }},
 		{"fetch and read of every report", func() error { _, _, err := status.ReadReports(ctx, src); return err }},
 	}
 	w = newTable()
@@ -169,21 +164,15 @@ func promoteChannel(i, sites int) string {
 // prod runs 1.0.0. Each site's report is the only commit of its branch
 // syncd/status/<site>: every product healthy since its version arrived.
 func generatePromoteFleet(bare string, products, sites int, now time.Time) error {
-	cmd := exec.Command("git", "fast-import", "--quiet")
-	cmd.Dir = bare
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return err
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	w := bufio.NewWriterSize(stdin, 1<<20)
-	commit := func(ref string, at time.Time, msg string) {
-		fmt.Fprintf(w, "commit %s\ncommitter Bench <bench@syncd.dev> %d +0000\ndata %d\n%s\n", ref, at.Unix(), len(msg), msg)
-	}
+	var err error
+	ferr := fastImport(bare, func(w *bufio.Writer) { err = writePromoteFleet(w, products, sites, now) })
+	return firstErr(err, ferr)
+}
+
+// writePromoteFleet writes the fleet of generatePromoteFleet to a
+// fast-import stream.
+func writePromoteFleet(w *bufio.Writer, products, sites int, now time.Time) error {
+	commit := func(ref string, at time.Time, msg string) { writeCommit(w, ref, at, msg) }
 	channels := func(p, dev, staging, prod string) string {
 		return fmt.Sprintf("apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: %s}\nspec: {dev: %s, staging: %s, prod: %s}\n", p, dev, staging, prod)
 	}
@@ -253,13 +242,6 @@ spec:
 		}
 		commit("refs/heads/"+status.Branch(site(i)), now.Add(-time.Minute), "status of "+site(i))
 		writeBlob(w, status.ReportFile, string(data))
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	stdin.Close()
-	if err := cmd.Wait(); err != nil {
-		return fmt.Errorf("git fast-import: %w: %s", err, stderr.String())
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -27,9 +28,14 @@ var errNoImageVerifier = errors.New("signing: images cannot be verified: syncd r
 // signing keys verified and pinned; a product whose images fail is blocked
 // (not applied, nothing pruned) with a *verify.Error. plan is not modified.
 // With record, each failure is also recorded as an Event.
+//
+// Products are verified verifyConcurrency at a time: with a cold cache
+// (after a restart) each image costs several registry round trips.
 func (r *Reconciler) verifyImages(ctx context.Context, plan *Plan, record bool) *Plan {
 	out := *plan
 	out.Products = make([]*ProductPlan, len(plan.Products))
+	var g errgroup.Group
+	g.SetLimit(verifyConcurrency)
 	for i, pp := range plan.Products {
 		out.Products[i] = pp
 		if pp.SigningKeys == nil || pp.Blocked() || pp.NotDeployed != "" || len(pp.Objects) == 0 {
@@ -41,18 +47,25 @@ func (r *Reconciler) verifyImages(ctx context.Context, plan *Plan, record bool) 
 			c.Err = errNoImageVerifier
 			continue
 		}
-		objs, err := r.cfg.Images.Verify(ctx, pp.Name, pp.SigningKeys, pp.Objects)
-		if err != nil {
-			c.Err = err
-			if record {
-				r.verifyFailed(ctx, &c, err)
+		g.Go(func() error {
+			objs, err := r.cfg.Images.Verify(ctx, c.Name, c.SigningKeys, c.Objects)
+			if err != nil {
+				c.Err = err
+				if record {
+					r.verifyFailed(ctx, &c, err)
+				}
+				return nil
 			}
-			continue
-		}
-		c.Objects = objs
+			c.Objects = objs
+			return nil
+		})
 	}
+	_ = g.Wait()
 	return &out
 }
+
+// verifyConcurrency bounds the products whose images are verified at once.
+const verifyConcurrency = 4
 
 // verifyFailed records an Event on each object whose image failed.
 func (r *Reconciler) verifyFailed(ctx context.Context, pp *ProductPlan, err error) {
