@@ -45,10 +45,18 @@ type commonFlags struct {
 	statusIdentity  string
 }
 
-// addGit registers the flags that locate the fleet repo.
+// addGit registers the flags that locate the fleet repo: a Git server
+// (--repo) or a local directory (--repo-dir).
 func (f *commonFlags) addGit(fs *pflag.FlagSet) {
-	fs.StringVar(&f.repo, "repo", "", "fleet repo URL: ssh://, scp-like user@host:path, or file:// (tests)")
 	fs.StringVar(&f.repoDir, "repo-dir", "", "read the fleet repo from this local directory instead of --repo")
+	f.addRemoteGit(fs)
+}
+
+// addRemoteGit registers the flags that locate the fleet repo on a Git
+// server, for the commands that need its history and branches (run,
+// promote, fleet status) and so cannot read a plain directory.
+func (f *commonFlags) addRemoteGit(fs *pflag.FlagSet) {
+	fs.StringVar(&f.repo, "repo", "", "fleet repo URL: ssh://, scp-like user@host:path, or file:// (tests)")
 	fs.StringVar(&f.branch, "branch", "main", "branch of the fleet repo to track")
 	fs.StringVar(&f.identity, "identity", "", "SSH private key file (the deploy key)")
 	fs.StringVar(&f.knownHosts, "known-hosts", "", "known_hosts file for the Git server (required for SSH)")
@@ -90,7 +98,7 @@ func (f *commonFlags) imageVerifier() (*verify.Verifier, error) {
 // addPrune registers the flags of the prune safety rules (SPEC §2.2).
 func (f *commonFlags) addPrune(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxPrunePercent, "max-prune-percent", prune.DefaultMaxPercent,
-		"a sync that would delete more than this share of the site's objects deletes nothing, unless the head commit carries the trailer `"+prune.AllowMassPruneTrailer+": true` (100 allows any share)")
+		"a sync that would delete more than this share of the site's objects deletes nothing, unless the head commit carries the trailer '"+prune.AllowMassPruneTrailer+": true' (100 allows any share)")
 }
 
 // addDaemon registers the daemon's flags.

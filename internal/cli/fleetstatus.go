@@ -90,7 +90,7 @@ command still exits 0.`,
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table, json or yaml")
-	f.addGit(cmd.Flags())
+	f.addRemoteGit(cmd.Flags())
 	f.addStatusRepo(cmd.Flags())
 	return cmd
 }

@@ -46,9 +46,10 @@ key. Existing files are kept unless --force is given.`,
 				return err
 			}
 			_, err = fmt.Fprintf(s.err, "Wrote %s (secret: give it to syncd with --identity) and %s. "+
-				"Add the key above to the fleet repo as a deploy key: read-only for sites, with write access for the site that runs the promoter.\n"+
+				"Add the key above to the fleet repo as a deploy key: with write access if the site publishes its status report there (the default)\n"+
+				"or runs the promoter; read-only when its reports go to a separate --status-repo and it does not promote.\n"+
 				"Where keys go (docs/security.md):\n"+
-				"  - fleet repo deploy key (--identity): read-only for sites; write access only for the promoter, which pushes bumps.\n"+
+				"  - fleet repo deploy key (--identity): read-only for sites that publish to a --status-repo; write access for the promoter, which pushes bumps.\n"+
 				"  - status repo key (--status-identity, with --status-repo): write access there; the site pushes branch syncd/status/<site>.\n"+
 				"  - signing key (--signing-key): the site signs its reports, the promoter its commits; commit the public key as sites/<site>/site.pub\n"+
 				"    (a site's report key) or list it in the sites' --verify-commits allowed_signers file (the promoter's commit key).\n"+

@@ -65,7 +65,7 @@ func TestKeygenWritesDeployKey(t *testing.T) {
 	if err != nil || !bytes.Equal(pub.Marshal(), signer.PublicKey().Marshal()) {
 		t.Fatalf("printed key does not match the private key (%v)", err)
 	}
-	for _, want := range []string{"deploy key", "read-only for sites", "write access for the site that runs the promoter",
+	for _, want := range []string{"deploy key", "write access if the site publishes its status report there", "runs the promoter", "read-only when its reports go to a separate --status-repo",
 		"--status-identity", "sites/<site>/site.pub", "--verify-commits"} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr %q does not say %q", r.stderr, want)

@@ -84,7 +84,7 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "table", "output format: table or json")
 	cmd.Flags().DurationVar(&f.interval, "interval", 15*time.Second, "without --once: how often to evaluate")
 	cmd.Flags().StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
-	f.addGit(cmd.Flags())
+	f.addRemoteGit(cmd.Flags())
 	f.addSigningKey(cmd.Flags())
 	f.addStatusRepo(cmd.Flags())
 	return cmd

@@ -147,7 +147,7 @@ step; a stopped apply is safe to resume.`,
 	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
 	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")
-	f.addGit(cmd.Flags())
+	f.addRemoteGit(cmd.Flags())
 	f.addSite(cmd.Flags())
 	f.addKube(cmd.Flags())
 	f.addRegistry(cmd.Flags())
