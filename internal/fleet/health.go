@@ -41,6 +41,7 @@ type HealthCheck struct {
 	Current string `json:"current,omitempty"`
 
 	inProgress, failed, current cel.Program
+	builtin                     bool
 }
 
 // Matches reports whether the check applies to objects of apiVersion and kind.

@@ -40,6 +40,10 @@ func Load(fsys fs.FS) (*Repo, error) {
 	if err != nil {
 		return nil, err
 	}
+	builtin, err := compileBuiltinHealthChecks(envs.health)
+	if err != nil {
+		return nil, err
+	}
 	l := &loader{
 		fsys:            fsys,
 		envs:            envs,
@@ -56,6 +60,7 @@ func Load(fsys fs.FS) (*Repo, error) {
 	l.loadChannels()
 	l.loadSites()
 	l.checkCycles()
+	l.repo.builtinHealth = builtin
 	return l.repo, l.finish()
 }
 

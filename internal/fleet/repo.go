@@ -22,6 +22,10 @@ type Repo struct {
 	SiteErrors map[string]error
 	// ProductErrors are the problems of each product that has some.
 	ProductErrors map[string]error
+
+	// builtinHealth are syncd's built-in health rules, compiled; see
+	// HealthChecks.
+	builtinHealth []HealthCheck
 }
 
 func newRepo() *Repo {

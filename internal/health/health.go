@@ -1,6 +1,7 @@
 // Package health derives a product's health at a site from the kstatus of its
 // live objects, or from the product's CEL health checks for the kinds they
-// match (SPEC §2.1, §4).
+// match (SPEC §2.1, §4), or from syncd's built-in rules for Argo Rollouts
+// and Flagger (see fleet.Repo.HealthChecks).
 package health
 
 import (
@@ -85,6 +86,10 @@ func objectStatus(obj *unstructured.Unstructured, checks []fleet.HealthCheck) (s
 			return "", "", err
 		}
 		msg := "health check: " + string(hs)
+		if h.Builtin() {
+			msg = "built-in health check: " + string(hs)
+		}
+		msg += statusDetail(obj)
 		switch hs {
 		case fleet.HealthCurrent:
 			return status.CurrentStatus, msg, nil
@@ -99,6 +104,35 @@ func objectStatus(obj *unstructured.Unstructured, checks []fleet.HealthCheck) (s
 		return "", "", err
 	}
 	return res.Status, res.Message, nil
+}
+
+// statusDetail is what the object's controller says of it, for the reasons
+// of a health check's verdict: " (phase P: message)", from status.phase and
+// status.message, or the message of its first condition that has one;
+// empty when it says nothing.
+func statusDetail(obj *unstructured.Unstructured) string {
+	phase, _, _ := unstructured.NestedString(obj.Object, "status", "phase")
+	msg, _, _ := unstructured.NestedString(obj.Object, "status", "message")
+	if msg == "" {
+		conds, _, _ := unstructured.NestedSlice(obj.Object, "status", "conditions")
+		for _, c := range conds {
+			if m, ok := c.(map[string]any); ok {
+				if s, ok := m["message"].(string); ok && s != "" {
+					msg = s
+					break
+				}
+			}
+		}
+	}
+	switch {
+	case phase != "" && msg != "":
+		return " (phase " + phase + ": " + msg + ")"
+	case phase != "":
+		return " (phase " + phase + ")"
+	case msg != "":
+		return " (" + msg + ")"
+	}
+	return ""
 }
 
 // add records a non-Current object; the worst state wins.

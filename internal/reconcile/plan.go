@@ -70,7 +70,8 @@ type ProductPlan struct {
 	// SigningKeys are the PEM public keys, by name, of the product's signing
 	// policy: every image must be signed by one of them. Nil without a policy.
 	SigningKeys map[string][]byte
-	// HealthChecks replace kstatus for the kinds they match.
+	// HealthChecks replace kstatus for the kinds they match: the product's
+	// own, then syncd's built-in rules (fleet.Repo.HealthChecks).
 	HealthChecks []fleet.HealthCheck
 	// Waiting, when set, is the change held back by change control (SPEC
 	// §2.1): the plan is then what was applied last (drift correction puts
@@ -158,7 +159,7 @@ func PlanRepo(ctx context.Context, repo *fleet.Repo, r Renderer, site, revision 
 	for _, p := range targeted {
 		pp := &ProductPlan{
 			Name: p.Name, ForceRecreate: p.Spec.ForceRecreate, Dependencies: p.Spec.Dependencies,
-			HealthChecks: p.Spec.HealthChecks,
+			HealthChecks: repo.HealthChecks(p),
 			Conflicts:    conflict.Rules{Site: repo.Sites[site].Spec.ConflictRules, Default: repo.ConflictStrategy(site, p.Name)},
 		}
 		if p.Spec.Signing != nil {
