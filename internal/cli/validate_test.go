@@ -11,7 +11,7 @@ func TestValidateExampleFleet(t *testing.T) {
 	if res.code != ExitOK || res.stdout != "" {
 		t.Fatalf("validate of the example fleet: %v", res)
 	}
-	if !strings.Contains(res.stderr, "fleet repo is valid: 6 site(s), 4 product(s)") {
+	if !strings.Contains(res.stderr, "fleet repo is valid: 6 site(s), 6 product(s)") {
 		t.Errorf("stderr = %q, want the summary", res.stderr)
 	}
 }
