@@ -80,6 +80,9 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 	case <-time.After(8 * time.Minute):
 		t.Fatalf("demo not ready after 8 minutes\nstdout:\n%s\nstderr:\n%s", out.String(), stderr.String())
 	}
+	if !strings.Contains(out.String(), "cosign signature verified, digest pinned") {
+		t.Errorf("the demo's signed product does not run verified images:\n%s", out.String())
+	}
 	started = descendants(cmd.Process.Pid)
 	for _, want := range []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok", "sshd", "syncd"} {
 		if !hasComm(started, want) {
