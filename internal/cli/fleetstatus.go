@@ -23,8 +23,10 @@ func newFleetStatusCommand(s *streams) *cobra.Command {
 in one round trip each, and print every product with its channels and, per
 site, its version, health, drift, conflicts and the report's age. A report
 older than fleet.yaml spec.reports.staleAfter is marked stale and its health
-shown as UNKNOWN. Reports that cannot be read are named on stderr; the
-command still exits 0.`,
+shown as UNKNOWN. A report read without a signature (its site declares no
+sites/<site>/site.pub) is marked unsigned. Reports that cannot be read, or
+are ignored for their signature, are named on stderr; the command still
+exits 0.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := bindEnv(cmd); err != nil {
@@ -61,7 +63,9 @@ command still exits 0.`,
 			if err != nil {
 				return withCode(ExitError, err)
 			}
+			unsigned := map[string]bool{}
 			reports, unreadable, err := trustedReports(ctx, src, statusSrc, func(site string) {
+				unsigned[site] = true
 				fmt.Fprintf(s.err, "warning: report of site %s is unsigned: the site declares no key (%s)\n", site, status.SiteKeyFile(site))
 			})
 			if err != nil {
@@ -79,7 +83,7 @@ command still exits 0.`,
 				order = repo.Fleet.Spec.Channels
 				staleAfter = repo.Fleet.Spec.Reports.StaleAfter.Duration
 			}
-			view := fleetstatus.Build(reports, unreadable, channels, time.Now(), staleAfter)
+			view := fleetstatus.Build(reports, unreadable, unsigned, channels, time.Now(), staleAfter)
 			for _, u := range view.Unreadable {
 				fmt.Fprintf(s.err, "warning: report of site %s skipped: %s\n", u.Site, u.Error)
 			}

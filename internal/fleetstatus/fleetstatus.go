@@ -50,8 +50,12 @@ type Site struct {
 	AgeSeconds int64 `json:"ageSeconds" yaml:"ageSeconds"`
 	// Stale is set when the report is older than the staleness bound: its
 	// health counts as unknown.
-	Stale bool   `json:"stale" yaml:"stale"`
-	Note  string `json:"note,omitempty" yaml:"note,omitempty"`
+	Stale bool `json:"stale" yaml:"stale"`
+	// Unsigned is set when the report was read without a signature: the
+	// site declares no key (sites/<site>/site.pub), so anyone who may push
+	// its status branch could have written it.
+	Unsigned bool   `json:"unsigned,omitempty" yaml:"unsigned,omitempty"`
+	Note     string `json:"note,omitempty" yaml:"note,omitempty"`
 }
 
 // Unreadable names a site whose report could not be read, and why.
@@ -63,8 +67,9 @@ type Unreadable struct {
 // Build is the view of reports (by site) and unreadable (by site), with
 // channels (product -> channel -> version) from the fleet repo, at now;
 // reports older than staleAfter are marked stale (status.DefaultStaleAfter
-// when 0). Products only in channels are listed without sites.
-func Build(reports map[string]*status.Report, unreadable map[string]error, channels map[string]map[string]string, now time.Time, staleAfter time.Duration) View {
+// when 0), those of the sites in unsigned are marked unsigned. Products only
+// in channels are listed without sites.
+func Build(reports map[string]*status.Report, unreadable map[string]error, unsigned map[string]bool, channels map[string]map[string]string, now time.Time, staleAfter time.Duration) View {
 	byName := map[string]*Product{}
 	product := func(name string) *Product {
 		if p, ok := byName[name]; ok {
@@ -91,7 +96,7 @@ func Build(reports map[string]*status.Report, unreadable map[string]error, chann
 			}
 			p.Sites = append(p.Sites, Site{
 				Site: site, Version: rp.Version, Health: h, Drift: rp.Drift, Conflicts: rp.Conflicts,
-				RefreshedAt: r.RefreshedAt, AgeSeconds: age, Stale: stale, Note: rp.Note,
+				RefreshedAt: r.RefreshedAt, AgeSeconds: age, Stale: stale, Unsigned: unsigned[site], Note: rp.Note,
 			})
 		}
 	}
@@ -149,14 +154,22 @@ func channelList(chans map[string]string, order []string) string {
 	return strings.Join(parts, " ")
 }
 
-// age is a report's age for the table, "(stale)" appended when stale.
+// age is a report's age for the table, with "(stale)" when stale and
+// "(unsigned)" when read unsigned.
 func age(s Site) string {
-	if s.RefreshedAt.IsZero() {
-		return "unknown"
+	out := "unknown"
+	if !s.RefreshedAt.IsZero() {
+		out = (time.Duration(s.AgeSeconds) * time.Second).String()
 	}
-	out := (time.Duration(s.AgeSeconds) * time.Second).String()
-	if s.Stale {
-		out += " (stale)"
+	var marks []string
+	if s.Stale && !s.RefreshedAt.IsZero() {
+		marks = append(marks, "stale")
+	}
+	if s.Unsigned {
+		marks = append(marks, "unsigned")
+	}
+	if len(marks) > 0 {
+		out += " (" + strings.Join(marks, ", ") + ")"
 	}
 	return out
 }

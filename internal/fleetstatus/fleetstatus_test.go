@@ -34,7 +34,7 @@ func sample() View {
 		"web": {"dev": "1.2.0", "staging": "1.2.0", "prod": "1.1.0"},
 		"api": {"dev": "0.1.0"},
 	}
-	return Build(reports, unreadable, channels, now, 0)
+	return Build(reports, unreadable, map[string]bool{"us-1": true}, channels, now, 0)
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -79,6 +79,9 @@ func TestStaleReportIsUnknown(t *testing.T) {
 			}
 			if s.Site == "eu-1" && s.Stale {
 				t.Fatalf("a fresh report is stale: %+v", s)
+			}
+			if s.Unsigned != (s.Site == "us-1") {
+				t.Fatalf("site %s: unsigned = %v, want %v", s.Site, s.Unsigned, s.Site == "us-1")
 			}
 		}
 	}
