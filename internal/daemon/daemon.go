@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/util/workqueue"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
@@ -78,8 +79,15 @@ type Daemon struct {
 	rec    *reconcile.Reconciler
 	watch  *watcher
 
-	// mu makes reconciles of the site one at a time.
-	mu   sync.Mutex
+	// mu makes full reconciles of the site, health wait and status push
+	// included, and health checks one at a time.
+	mu sync.Mutex
+	// applyMu makes writes to the site one at a time: the apply and prune
+	// of a full reconcile and single-object syncs, which so never wait for
+	// a health wait or a status push. Lock order: mu, then applyMu.
+	applyMu sync.Mutex
+	// plan is what watch events are answered from; written with mu and
+	// applyMu held, read with either.
 	plan *reconcile.Plan
 	rev  string
 	// lastRep is the report of the sync of plan, with the health found by
@@ -168,11 +176,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := conflict.NewStore(d.client, d.cfg.Namespace).Install(ctx); err != nil {
 		return err
 	}
-	events := make(chan object.ObjMetadata, 1024)
-	d.watch.run(ctx, events)
+	queue := newObjectQueue()
+	d.watch.run(ctx, queue)
 	var workers sync.WaitGroup
-	workers.Go(func() { d.objectWorker(ctx, events) })
+	workers.Go(func() { d.objectWorker(ctx, queue) })
 	workers.Go(func() { d.healthWorker(ctx, d.watch.changed) })
+	workers.Go(func() { <-ctx.Done(); queue.ShutDown() })
 	// Return only once the object worker has stopped too.
 	defer workers.Wait()
 
@@ -276,8 +285,17 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		return err
 	}
 	d.setRefresh(plan) // before the report of this sync is published
-	rep, err := d.rec.Sync(ctx, plan)
-	if rep != nil {
+	applied, err := d.applyPlan(ctx, plan, sha)
+	var rep *reconcile.Report
+	if applied != nil {
+		rep = applied.Report()
+		if err == nil {
+			// Objects edited during the health wait are corrected: watch
+			// the kinds of this plan before waiting.
+			d.watch.ensure(ctx, plan)
+			rep = d.waitHealth(ctx, applied, sha)
+			err = ctx.Err()
+		}
 		d.wake = earliestUntil(rep)
 		if !d.wake.IsZero() {
 			d.cfg.Log.Info("changes held back", "until", d.wake)
@@ -287,15 +305,11 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	if rep != nil {
 		d.cfg.Metrics.Reconciled("full", time.Since(start), countsOf(rep), errors.Join(err, rep.Err()))
 		countVerifyFailures(d.cfg.Metrics, rep)
-		// The sync got as far as applying and pruning: watch events must be
-		// answered from this plan, never from the one before (which could
-		// recreate objects just pruned).
-		d.plan, d.rev, d.lastRep = plan, sha, rep
+		d.lastRep = rep
 	}
 	if err != nil {
 		return err
 	}
-	d.watch.ensure(ctx, plan)
 	if d.cfg.ConflictRetention > 0 {
 		n, err := conflict.NewStore(d.client, d.cfg.Namespace).Prune(ctx, d.cfg.ConflictRetention)
 		if err != nil {
@@ -315,6 +329,69 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	}
 	d.cfg.Metrics.Succeeded(sha, time.Now(), health)
 	return nil
+}
+
+// applyPlan applies and prunes plan (revision sha) with d.applyMu held, so
+// that no single-object sync runs meanwhile. Once the sync got as far as
+// applying, watch events are answered from plan, never from the one before
+// (which could recreate objects just pruned).
+func (d *Daemon) applyPlan(ctx context.Context, plan *reconcile.Plan, sha string) (*reconcile.Applied, error) {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	applied, err := d.rec.Apply(ctx, plan)
+	if applied != nil {
+		d.plan, d.rev, d.lastRep = plan, sha, applied.Report()
+	}
+	return applied, err
+}
+
+// waitHealth waits for the health of the products applied, without holding
+// up single-object syncs, and watches the fleet repo meanwhile (at the poll
+// interval, or when triggered): a new revision cancels the wait, so that it
+// is applied at once rather than after this one's health timeout. The report
+// then carries the health last read.
+func (d *Daemon) waitHealth(ctx context.Context, applied *reconcile.Applied, sha string) *reconcile.Report {
+	hctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.watchRevision(hctx, sha, cancel)
+	}()
+	rep := applied.WaitHealth(hctx)
+	cancel()
+	<-done
+	return rep
+}
+
+// watchRevision fetches the fleet repo at the poll interval or when
+// triggered until ctx ends; once the head is no longer sha it calls
+// supersede and triggers a full reconcile.
+func (d *Daemon) watchRevision(ctx context.Context, sha string, supersede context.CancelFunc) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.trigger:
+		case <-time.After(d.cfg.Interval):
+		}
+		start := time.Now()
+		head, _, err := d.src.Fetch(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d.cfg.Metrics.Fetched(time.Since(start), err)
+		if err != nil {
+			d.cfg.Log.Warn("fetching the fleet repo during the health wait failed", "error", err)
+			continue
+		}
+		if head != sha {
+			d.cfg.Log.Info("new revision: health wait cancelled", "revision", sha, "new_revision", head)
+			supersede()
+			d.Trigger()
+			return
+		}
+	}
 }
 
 // countVerifyFailures counts each image that failed verification in rep.
@@ -353,28 +430,45 @@ func (d *Daemon) setState(err error) {
 	d.state.Store(&readiness{revision: rev, err: err, at: time.Now()})
 }
 
-// objectWorker reconciles single objects that changed out of band.
-func (d *Daemon) objectWorker(ctx context.Context, events <-chan object.ObjMetadata) {
+// objectQueue holds the objects to reconcile one by one: an object queued
+// again before its turn is reconciled once, and a failed one is retried with
+// exponential backoff (client-go's controller rate limiter).
+type objectQueue = workqueue.TypedRateLimitingInterface[object.ObjMetadata]
+
+func newObjectQueue() objectQueue {
+	return workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[object.ObjMetadata](),
+		workqueue.TypedRateLimitingQueueConfig[object.ObjMetadata]{Name: "syncd-objects"})
+}
+
+// objectWorker reconciles single objects that changed out of band until the
+// queue shuts down.
+func (d *Daemon) objectWorker(ctx context.Context, q objectQueue) {
 	for {
-		select {
-		case <-ctx.Done():
+		id, shutdown := q.Get()
+		if shutdown {
 			return
-		case id := <-events:
-			d.syncObject(ctx, id)
 		}
+		if err := d.syncObject(ctx, id); err != nil && ctx.Err() == nil {
+			d.cfg.Log.Error("reconciling one object failed; retrying", "object", id.String(), "error", err, "retries", q.NumRequeues(id))
+			q.AddRateLimited(id)
+		} else {
+			q.Forget(id)
+		}
+		q.Done(id)
 	}
 }
 
-func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// syncObject brings one object back to what the current plan says.
+func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) error {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
 	if d.plan == nil {
-		return
+		return nil
 	}
 	start := time.Now()
 	res, err := d.rec.SyncObject(ctx, d.plan, id)
 	if res.Product == "" && err == nil {
-		return
+		return nil
 	}
 	c := metrics.Counts{Drift: res.Drift, Forced: res.Forced, Yielded: res.Yielded, Held: res.Held}
 	switch res.Action {
@@ -386,7 +480,5 @@ func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) {
 		c.Unchanged = 1
 	}
 	d.cfg.Metrics.Reconciled("object", time.Since(start), c, err)
-	if err != nil && ctx.Err() == nil {
-		d.cfg.Log.Error("reconciling one object failed", "object", id.String(), "error", err)
-	}
+	return err
 }

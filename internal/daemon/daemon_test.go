@@ -65,14 +65,20 @@ func startDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source,
 // runDaemon starts a daemon for site and returns it with its stop.
 func runDaemon(t *testing.T, c *testenv.Cluster, cl client.Client, src Source, site string) (*Daemon, func()) {
 	t.Helper()
+	return runDaemonWith(t, c, cl, src, Config{Site: site, Interval: time.Hour})
+}
+
+// runDaemonWith starts a daemon configured by cfg (namespace syncd-system,
+// a debug log into the test's) and returns it with its stop.
+func runDaemonWith(t *testing.T, c *testenv.Cluster, cl client.Client, src Source, cfg Config) (*Daemon, func()) {
+	t.Helper()
 	dyn, err := dynamic.NewForConfig(c.Config)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := New(cl, dyn, cl.RESTMapper(), src, Config{
-		Site: site, Namespace: "syncd-system", Interval: time.Hour,
-		Log: hclog.New(&hclog.LoggerOptions{Name: site, Level: hclog.Debug, Output: testLog{t}}),
-	})
+	cfg.Namespace = "syncd-system"
+	cfg.Log = hclog.New(&hclog.LoggerOptions{Name: cfg.Site, Level: hclog.Debug, Output: testLog{t}})
+	d := New(cl, dyn, cl.RESTMapper(), src, cfg)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()

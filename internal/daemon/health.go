@@ -2,22 +2,17 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/reconcile"
-	"github.com/syncd-dev/syncd/internal/render"
 	"github.com/syncd-dev/syncd/internal/status"
 )
 
@@ -169,7 +164,7 @@ func (d *Daemon) reevaluate(ctx context.Context, plan *reconcile.Plan, rep *reco
 	if len(checked) == 0 {
 		return rep, nil, nil
 	}
-	live, err := listLive(ctx, d.client, plan.Site, kinds)
+	live, err := reconcile.ReadLive(ctx, d.client, plan.Site, kinds)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -218,29 +213,6 @@ func (d *Daemon) recordHealth(ctx context.Context, rep *reconcile.Report) {
 	st.Revision, st.LastError = prev.Revision, prev.LastError
 	d.status = st
 	d.saveAndPublish(ctx, st)
-}
-
-// listLive lists the objects of the given kinds that carry the site's label,
-// straight from the API server (a consistent read, not a cache that may lag
-// behind the events that asked for it). Kinds not served have no objects.
-func listLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (map[object.ObjMetadata]*unstructured.Unstructured, error) {
-	idx := map[object.ObjMetadata]*unstructured.Unstructured{}
-	for gvk := range kinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		err := c.List(ctx, list, client.MatchingLabels{render.LabelSite: site})
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing %s of site %s: %w", gvk.Kind, site, err)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			idx[object.UnstructuredToObjMetadata(o)] = o
-		}
-	}
-	return idx, nil
 }
 
 // joinNotes joins the non-empty notes with "; ", as a full reconcile does.

@@ -6,6 +6,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/hashicorp/go-hclog"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -37,7 +38,7 @@ type watcher struct {
 
 	mu      sync.Mutex
 	ctx     context.Context
-	out     chan<- object.ObjMetadata
+	out     objectQueue
 	watched map[schema.GroupVersionResource]bool
 }
 
@@ -53,8 +54,9 @@ func newWatcher(dyn dynamic.Interface, mapper meta.RESTMapper, site, namespace s
 	}
 }
 
-// run starts the Conflict watch and returns; events go to out until ctx ends.
-func (w *watcher) run(ctx context.Context, out chan<- object.ObjMetadata) {
+// run starts the Conflict watch and returns; objects to reconcile are queued
+// on out until ctx ends.
+func (w *watcher) run(ctx context.Context, out objectQueue) {
 	w.mu.Lock()
 	w.ctx, w.out = ctx, out
 	w.mu.Unlock()
@@ -88,9 +90,9 @@ func (w *watcher) ensure(ctx context.Context, plan *reconcile.Plan) {
 			_, err = w.objects.ForResource(m.Resource).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 				// The first list reports objects as added: one changed by
 				// someone else while no watch ran is drift too.
-				AddFunc:    func(obj any) { w.onObject(obj, false) },
-				UpdateFunc: func(_, obj any) { w.onObject(obj, false) },
-				DeleteFunc: func(obj any) { w.onObject(obj, true) },
+				AddFunc:    func(obj any) { w.onObject(nil, obj, false) },
+				UpdateFunc: func(old, obj any) { w.onObject(old, obj, false) },
+				DeleteFunc: func(obj any) { w.onObject(nil, obj, true) },
 			})
 			if err != nil {
 				w.log.Error("watching", "resource", m.Resource.String(), "error", err)
@@ -103,8 +105,10 @@ func (w *watcher) ensure(ctx context.Context, plan *reconcile.Plan) {
 }
 
 // onObject signals that the health of the site's products may have changed
-// and queues an object changed or deleted by someone other than syncd.
-func (w *watcher) onObject(obj any, deleted bool) {
+// and queues an object changed or deleted by someone other than syncd; old
+// is the object before an update (nil for adds and deletes): an update that
+// changed nothing syncd applies (status, say) queues nothing.
+func (w *watcher) onObject(old, obj any, deleted bool) {
 	if tomb, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tomb.Obj
 	}
@@ -115,6 +119,9 @@ func (w *watcher) onObject(obj any, deleted bool) {
 	select {
 	case w.changed <- struct{}{}:
 	default:
+	}
+	if prev, ok := old.(*unstructured.Unstructured); ok && !appliedChanged(prev, u) {
+		return
 	}
 	if !deleted && !changedByOthers(u) {
 		return
@@ -144,13 +151,43 @@ func (w *watcher) onConflict(obj any) {
 
 func (w *watcher) send(id object.ObjMetadata, args ...any) {
 	w.mu.Lock()
-	ctx, out := w.ctx, w.out
+	out := w.out
 	w.mu.Unlock()
 	w.log.Debug("queueing object", args...)
-	select {
-	case out <- id:
-	case <-ctx.Done():
+	out.Add(id)
+}
+
+// appliedChanged reports whether an update from old to cur may have changed
+// something syncd applies: anything but the status and the metadata the API
+// server maintains (resourceVersion, generation, managedFields). Status
+// updates by controllers, the bulk of watch events, so queue nothing. The
+// objects are compared whole rather than by metadata.generation, which kinds
+// without a spec (ConfigMap, Secret) do not have and which label and
+// annotation edits do not bump.
+func appliedChanged(old, cur *unstructured.Unstructured) bool {
+	return !equality.Semantic.DeepEqual(appliedPart(old), appliedPart(cur))
+}
+
+// appliedPart is u without status and server-maintained metadata.
+func appliedPart(u *unstructured.Unstructured) map[string]any {
+	out := make(map[string]any, len(u.Object))
+	for k, v := range u.Object {
+		if k != "status" && k != "metadata" {
+			out[k] = v
+		}
 	}
+	if md, ok := u.Object["metadata"].(map[string]any); ok {
+		m := make(map[string]any, len(md))
+		for k, v := range md {
+			switch k {
+			case "resourceVersion", "generation", "managedFields":
+			default:
+				m[k] = v
+			}
+		}
+		out["metadata"] = m
+	}
+	return out
 }
 
 // changedByOthers reports whether the newest write to the object's desired

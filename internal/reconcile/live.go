@@ -23,9 +23,16 @@ type liveIndex map[object.ObjMetadata]*unstructured.Unstructured
 func (l liveIndex) get(id object.ObjMetadata) *unstructured.Unstructured { return l[id] }
 
 // readLive lists every object of the given kinds that carries the site's label.
-// Kinds the API server does not serve (yet) have no objects.
 func readLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (liveIndex, error) {
-	idx := liveIndex{}
+	return ReadLive(ctx, c, site, kinds)
+}
+
+// ReadLive lists every object of the given kinds that carries the site's
+// label, straight from c (with the API server: a consistent read, not a cache
+// that may lag behind the events that asked for it), indexed by identity.
+// Kinds the API server does not serve (yet, or any more) have no objects.
+func ReadLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (map[object.ObjMetadata]*unstructured.Unstructured, error) {
+	idx := map[object.ObjMetadata]*unstructured.Unstructured{}
 	for gvk := range kinds {
 		list := &unstructured.UnstructuredList{}
 		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))

@@ -149,6 +149,52 @@ func (r *Report) Err() error {
 // health. A product whose render and live objects are exactly as syncd left
 // them is not applied again. Blocked products are left as they are live.
 func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
+	a, err := r.Apply(ctx, plan)
+	if a == nil || err != nil {
+		return a.report(), err
+	}
+	return a.WaitHealth(ctx), ctx.Err()
+}
+
+// Applied is a sync whose objects are applied and pruned, its health not
+// waited for yet (Sync is Apply then WaitHealth). Between the two, nothing
+// of the sync writes to the cluster: a caller may serve other work (single
+// objects, a newer revision) while the health wait runs.
+type Applied struct {
+	r     *Reconciler
+	plan  *Plan
+	rep   *Report
+	kinds map[schema.GroupVersionKind]bool
+	live  liveIndex
+}
+
+// Report is the sync's report as applied: health as found right after the
+// apply, notes not final until WaitHealth.
+func (a *Applied) Report() *Report { return a.rep }
+
+// report is a's report; nil for a nil a.
+func (a *Applied) report() *Report {
+	if a == nil {
+		return nil
+	}
+	return a.rep
+}
+
+// WaitHealth waits for the health of the products in place, until each is
+// final, the health timeout passes or ctx ends (the health then stays as last
+// read), and returns the sync's report.
+func (a *Applied) WaitHealth(ctx context.Context) *Report {
+	a.r.waitHealth(ctx, a.plan, a.rep, a.kinds, a.live)
+	for i, pp := range a.plan.Products {
+		a.rep.Results[i].Note = joinNotes(pp.VersionNote, a.rep.Results[i].Note)
+	}
+	return a.rep
+}
+
+// Apply applies and prunes plan as Sync does, without waiting for health.
+// The Applied carries the report whenever the sync got as far as applying
+// (also with an error recording what was applied).
+func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
 	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
 	r.holds.start(plan.Revision)
 	plan = r.verifyImages(ctx, plan, true)
@@ -203,17 +249,13 @@ func (r *Reconciler) Sync(ctx context.Context, plan *Plan) (*Report, error) {
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, prunes, invs, planned, desired)...)
 	after, err := r.recordApplied(ctx, plan, applied, kinds)
 	if err != nil {
-		return rep, err
+		return &Applied{r: r, plan: plan, rep: rep}, err
 	}
 	if after == nil {
 		// Nothing was applied: the objects are as read at the start.
 		after = live
 	}
-	r.waitHealth(ctx, plan, rep, kinds, after)
-	for i, pp := range plan.Products {
-		rep.Results[i].Note = joinNotes(pp.VersionNote, rep.Results[i].Note)
-	}
-	return rep, ctx.Err()
+	return &Applied{r: r, plan: plan, rep: rep, kinds: kinds, live: after}, nil
 }
 
 // joinNotes joins the non-empty notes with "; ".
