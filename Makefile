@@ -21,7 +21,7 @@ GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
-.PHONY: all build test unit lint bench demo testbin clean fuzz e2e docs chaos
+.PHONY: all build test unit lint bench demo testbin clean fuzz race e2e docs chaos
 
 all: build
 
@@ -65,6 +65,11 @@ e2e: testbin
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt -l:"; echo "$$out"; exit 1; fi
 	go vet ./...
+
+## race: the tests of the packages that run goroutines against shared state, under the race detector
+RACE_PKGS ?= ./internal/daemon/ ./internal/promote/ ./internal/gitsource/ ./internal/reconcile/
+race: testbin
+	go test -race $(GO_TEST_FLAGS) $(RACE_PKGS)
 
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 20s

@@ -78,6 +78,7 @@ type Daemon struct {
 	client client.Client
 	rec    *reconcile.Reconciler
 	watch  *watcher
+	events *eventRelay
 
 	// mu makes full reconciles of the site, health wait and status push
 	// included, and health checks one at a time.
@@ -141,8 +142,10 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	events := &eventRelay{}
 	d := &Daemon{
 		cfg:       cfg,
+		events:    events,
 		src:       src,
 		client:    c,
 		trigger:   make(chan struct{}, 1),
@@ -151,6 +154,7 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 			Site: cfg.Site, Namespace: cfg.Namespace, HealthTimeout: cfg.HealthTimeout, Log: cfg.Log, Now: cfg.Now,
 			Images:          cfg.Images,
 			MaxPrunePercent: cfg.MaxPrunePercent, Discovery: cfg.Discovery,
+			Events: events,
 		}),
 	}
 	d.watch = newWatcher(dyn, mapper, cfg.Site, cfg.Namespace, cfg.Log.Named("watch"))
@@ -176,6 +180,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if err := conflict.NewStore(d.client, d.cfg.Namespace).Install(ctx); err != nil {
 		return err
 	}
+	defer d.startEvents(ctx)()
 	queue := newObjectQueue()
 	d.watch.run(ctx, queue)
 	var workers sync.WaitGroup

@@ -156,6 +156,10 @@ func pendingResolution(product string, known map[string]*conflict.Conflict) bool
 
 // event records a Kubernetes Event on obj; failures are logged, not fatal.
 func (r *Reconciler) event(ctx context.Context, obj *unstructured.Unstructured, kind, reason, msg string) {
+	if r.cfg.Events != nil {
+		r.cfg.Events.Event(obj, kind, reason, msg)
+		return
+	}
 	ns := obj.GetNamespace()
 	if ns == "" {
 		ns = metav1.NamespaceDefault

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,6 +53,16 @@ type Config struct {
 	// Discovery lists the kinds the API server serves, to see what a
 	// Namespace holds before deleting it; without it no Namespace is pruned.
 	Discovery discovery.ServerResourcesInterface
+	// Events, when set, records the Events (client-go's record.EventRecorder
+	// of a long-running daemon: similar Events are aggregated, so a git_wins
+	// fight does not flood); nil creates each Event directly, as a one-shot
+	// sync does.
+	Events EventRecorder
+}
+
+// EventRecorder records Kubernetes Events (record.EventRecorder).
+type EventRecorder interface {
+	Event(object runtime.Object, eventtype, reason, message string)
 }
 
 // Reconciler applies Plans to the cluster of one site.
