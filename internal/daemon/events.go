@@ -22,7 +22,9 @@ const eventReporter = "syncd.dev/syncd"
 
 // eventRelay passes Events to the recorder of the running daemon; Events
 // recorded while none runs are dropped (nothing is reconciled then).
-type eventRelay struct{ rec atomic.Pointer[record.EventRecorder] }
+type eventRelay struct {
+	rec atomic.Pointer[record.EventRecorder]
+}
 
 // Event implements reconcile.EventRecorder.
 func (r *eventRelay) Event(obj runtime.Object, eventtype, reason, message string) {
