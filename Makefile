@@ -74,9 +74,9 @@ race: testbin
 ## fuzz: run every fuzz target for FUZZTIME each
 FUZZTIME ?= 20s
 fuzz:
-	@for pkg in $$(go list ./...); do \
-	  for f in $$(go test -list 'Fuzz.*' $$pkg | grep '^Fuzz'); do \
-	    echo ">> $$pkg $$f"; go test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd hack 2>/dev/null | xargs -n1 dirname | sort -u); do \
+	  for f in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+	    echo ">> ./$$dir $$f"; go test ./$$dir -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) || exit 1; \
 	  done; \
 	done
 
