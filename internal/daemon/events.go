@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,8 +35,11 @@ func (r *eventRelay) Event(obj runtime.Object, eventtype, reason, message string
 }
 
 // startEvents starts recording Events through c until the returned stop is
-// called.
+// called. The recording outlives ctx until then, so that Events of work
+// finishing after ctx ended are still written; stop gives the writes queued
+// eventFlush to finish.
 func (d *Daemon) startEvents(ctx context.Context) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	b := record.NewBroadcaster(record.WithContext(ctx))
 	b.StartRecordingToSink(&eventSink{ctx: ctx, c: d.client, site: d.cfg.Site})
 	var rec record.EventRecorder = b.NewRecorder(d.client.Scheme(), corev1.EventSource{Component: "syncd", Host: d.cfg.Site})
@@ -43,8 +47,13 @@ func (d *Daemon) startEvents(ctx context.Context) (stop func()) {
 	return func() {
 		d.events.rec.Store(nil)
 		b.Shutdown()
+		time.AfterFunc(eventFlush, cancel)
 	}
 }
+
+// eventFlush bounds how long Events queued when the daemon stops may take to
+// be written.
+const eventFlush = 5 * time.Second
 
 // eventSink writes the broadcaster's Events with the controller-runtime
 // client, as reported by syncd.dev/syncd for the site.
