@@ -3,7 +3,10 @@ package cli
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
+	"sync"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
@@ -94,10 +97,50 @@ func (f *commonFlags) readReportsFrom(p *promote.Promoter, src *gitsource.Source
 	if err != nil {
 		return withCode(ExitError, err)
 	}
+	warn := &unsignedWarner{log: log}
 	p.Reports = func(ctx context.Context) (map[string]*status.Report, map[string]error, error) {
-		return trustedReports(ctx, src, statusSrc, func(site string) {
-			log.Warn("report read unsigned: the site declares no key", "site", site, "file", status.SiteKeyFile(site))
-		})
+		var unsigned []string
+		reports, unreadable, err := trustedReports(ctx, src, statusSrc, func(site string) { unsigned = append(unsigned, site) })
+		if err == nil {
+			warn.observe(unsigned)
+		}
+		return reports, unreadable, err
 	}
 	return nil
+}
+
+// unsignedWarner names on a log the sites whose reports are read unsigned,
+// once per change: when a site starts being read unsigned, not again at
+// every evaluation while it stays so (it is named again if it signs and
+// later stops).
+type unsignedWarner struct {
+	log  hclog.Logger
+	mu   sync.Mutex
+	prev map[string]bool
+}
+
+// observe takes the sites one evaluation read unsigned.
+func (w *unsignedWarner) observe(sites []string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	newly, next := unsignedChanges(w.prev, sites)
+	w.prev = next
+	for _, site := range newly {
+		w.log.Warn("report read unsigned: the site declares no key (said once until it changes)", "site", site, "file", status.SiteKeyFile(site))
+	}
+}
+
+// unsignedChanges returns the sites of now that were not in prev, sorted,
+// and the set now.
+func unsignedChanges(prev map[string]bool, now []string) (newly []string, next map[string]bool) {
+	next = make(map[string]bool, len(now))
+	for _, site := range now {
+		next[site] = true
+	}
+	for _, site := range slices.Sorted(maps.Keys(next)) {
+		if !prev[site] {
+			newly = append(newly, site)
+		}
+	}
+	return newly, next
 }
