@@ -103,33 +103,23 @@ func pruneTracking(st *filesystem.Storage, prefix string, keep map[string]plumbi
 // It fails with an error matching fs.ErrNotExist when the commit has no such
 // file.
 func (s *Source) ReadFileAt(ctx context.Context, sha, name string) ([]byte, error) {
-	h, err := parseSHA(sha)
+	var data []byte
+	err := s.localCommit(ctx, sha, func(st *filesystem.Storage, c *object.Commit) error {
+		blob, err := blobAt(st, c.TreeHash, name)
+		if err != nil {
+			return fmt.Errorf("reading %s at %s: %w", name, sha, err)
+		}
+		if blob.IsZero() {
+			return fmt.Errorf("reading %s at %s: %w", name, sha, fs.ErrNotExist)
+		}
+		data, err = readBlob(st, blob)
+		if err != nil {
+			return fmt.Errorf("reading %s at %s: %w", name, sha, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := s.storage()
-	if err != nil {
-		return nil, err
-	}
-	c, err := object.GetCommit(st, h)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s is not in the local repository (fetch it first): %w", sha, err)
-	}
-	blob, err := blobAt(st, c.TreeHash, name)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", name, sha, err)
-	}
-	if blob.IsZero() {
-		return nil, fmt.Errorf("reading %s at %s: %w", name, sha, fs.ErrNotExist)
-	}
-	data, err := readBlob(st, blob)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s at %s: %w", name, sha, err)
 	}
 	return data, nil
 }

@@ -55,25 +55,13 @@ const snapshotCacheSize = 8 * cache.MiByte
 // Snapshot returns the tree of commit sha (full hex), which must have been
 // fetched (or committed) by this Source.
 func (s *Source) Snapshot(ctx context.Context, sha string) (*Snapshot, error) {
-	h, err := parseSHA(sha)
-	if err != nil {
-		return nil, err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := s.storage()
-	if err != nil {
-		return nil, err
-	}
-	c, err := object.GetCommit(st, h)
-	if err != nil {
-		return nil, fmt.Errorf("commit %s is not in the local repository (fetch it first): %w", sha, err)
-	}
-	// Its own storage, so that reads never wait for a fetch.
-	return newSnapshot(s, c, filesystem.NewStorage(osfs.New(s.dir), cache.NewObjectLRU(snapshotCacheSize))), nil
+	var sn *Snapshot
+	err := s.localCommit(ctx, sha, func(_ *filesystem.Storage, c *object.Commit) error {
+		// Its own storage, so that reads never wait for a fetch.
+		sn = newSnapshot(s, c, filesystem.NewStorage(osfs.New(s.dir), cache.NewObjectLRU(snapshotCacheSize)))
+		return nil
+	})
+	return sn, err
 }
 
 // newSnapshot shows the tree of commit c read from st.
