@@ -8,9 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/health"
@@ -18,25 +16,8 @@ import (
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
-// gadgetCRD is a namespaced custom resource with a status subresource; with
-// no health check of its own, kstatus judges it by its conditions.
-const gadgetCRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.hd.example.com}
-spec:
-  group: hd.example.com
-  scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-`
+// gadgetGroup is the API group of this package's Gadgets (testenv.CRD).
+const gadgetGroup = "hd.example.com"
 
 // writeGadgetFleet writes a fleet whose one product is a Gadget (with its
 // CRD) and whose reports are refreshed every refresh.
@@ -49,7 +30,7 @@ func writeGadgetFleet(t *testing.T, dir, site, refresh string) {
 		"products/gadget/product.yaml": "apiVersion: syncd.dev/v1alpha1\nkind: Product\nmetadata: {name: gadget}\nspec: {targets: \"true\", namespace: " + site + "}\n",
 		"channels/gadget.yaml":         "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: gadget}\nspec: {prod: 1.0.0}\n",
 		rel + "kustomization.yaml":     "resources: [crd.yaml, ns.yaml, gadget.yaml]\n",
-		rel + "crd.yaml":               gadgetCRD,
+		rel + "crd.yaml":               testenv.CRD(gadgetGroup, "Gadget"),
 		rel + "ns.yaml":                "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + site + "}\n",
 		rel + "gadget.yaml":            "apiVersion: hd.example.com/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: 1}\n",
 	}
@@ -61,23 +42,6 @@ func writeGadgetFleet(t *testing.T, dir, site, refresh string) {
 		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
-}
-
-// patchStalled sets the Gadget's Stalled condition, as an admin or its
-// controller would through the status subresource.
-func patchStalled(t *testing.T, c client.Client, ns, name, value string) {
-	t.Helper()
-	g := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "hd.example.com/v1", "kind": "Gadget",
-		"metadata": map[string]any{"name": name, "namespace": ns},
-		"status": map[string]any{"conditions": []any{map[string]any{
-			"type": "Stalled", "status": value, "reason": "Broken", "message": "gadget broke after it was applied",
-			"lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
-		}}},
-	}}
-	if err := c.Status().Patch(context.Background(), g, client.Merge); err != nil {
-		t.Fatalf("patching %s Stalled=%s: %v", name, value, err)
 	}
 }
 
@@ -165,7 +129,7 @@ func TestDaemonPublishesHealthChangesAndRefreshesLiveness(t *testing.T) {
 	// Broken after it was applied: the report says ERROR with no commit and
 	// long before the resync.
 	start := time.Now()
-	patchStalled(t, cl, site, "g", "True")
+	testenv.SetGadgetStalled(t, cl, gadgetGroup, site, "g", "True", "gadget broke after it was applied")
 	eventually(t, 90*time.Second, "report says ERROR", func() bool {
 		r = report()
 		return gadget(r).Health == health.Error
@@ -186,7 +150,7 @@ func TestDaemonPublishesHealthChangesAndRefreshesLiveness(t *testing.T) {
 		t.Fatalf("status in the cluster = %+v, %v; want the gadget ERROR", saved, err)
 	}
 
-	patchStalled(t, cl, site, "g", "False")
+	testenv.SetGadgetStalled(t, cl, gadgetGroup, site, "g", "False", "gadget broke after it was applied")
 	eventually(t, 90*time.Second, "report says HEALTHY again", func() bool {
 		r = report()
 		return gadget(r).Health == health.Healthy

@@ -15,7 +15,6 @@ import (
 	"go.yaml.in/yaml/v3"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/testenv"
@@ -57,25 +56,9 @@ spec:
         recallWhenUnhealthy: {sites: 1, soak: 2s}
 `
 
-// gadgetCRD is a custom resource with a status subresource, judged by
-// kstatus: Stalled=True is Failed, which is ERROR.
-const gadgetCRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.e2e.example.com}
-spec:
-  group: e2e.example.com
-  scope: Namespaced
-  names: {plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-`
+// gadgetGroup is the API group of the releases' Gadgets (testenv.CRD):
+// judged by kstatus, Stalled=True is Failed, which is ERROR.
+const gadgetGroup = "e2e.example.com"
 
 // gadgetName is the Gadget of a release: each release has its own, so that
 // a Gadget an admin marked broken leaves with its release.
@@ -97,7 +80,7 @@ func fleetFiles() map[string]string {
 	for _, v := range []string{"1.0.0", "1.1.0", "1.2.0"} {
 		rel := "products/" + product + "/releases/" + v + "/"
 		files[rel+"kustomization.yaml"] = "resources: [crd.yaml, ns.yaml, version.yaml, gadget.yaml]\n"
-		files[rel+"crd.yaml"] = gadgetCRD
+		files[rel+"crd.yaml"] = testenv.CRD(gadgetGroup, "Gadget")
 		files[rel+"ns.yaml"] = "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + prodNS + "}\n"
 		files[rel+"version.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: gadget-version}\ndata: {version: \"" + v + "\"}\n"
 		files[rel+"gadget.yaml"] = "apiVersion: e2e.example.com/v1\nkind: Gadget\nmetadata: {name: " + gadgetName(v) + "}\nspec: {size: 1}\n"
@@ -229,7 +212,7 @@ func TestPromotionFlowsAndRecallRollsBack(t *testing.T) {
 	phase = time.Now()
 	staging := 1
 	waitFor(t, 4*time.Minute, "staging site on 1.2.0", func() bool { return siteVersion(staging) == "1.2.0" })
-	markStalled(t, clusters[staging].Client, gadgetName("1.2.0"))
+	testenv.SetGadgetStalled(t, clusters[staging].Client, gadgetGroup, prodNS, gadgetName("1.2.0"), "True", "the gadget broke at the canary")
 	waitFor(t, 4*time.Minute, "1.2.0 recalled", func() bool {
 		out, err := testenv.RunGit(bare, nil, "show", "main:products/"+product+"/releases/1.2.0/release.yaml")
 		return err == nil && regexp.MustCompile(`(?m)^\s*recalled: true`).MatchString(out)
@@ -316,23 +299,6 @@ func channels(t *testing.T, bare string) map[string]string {
 // history is the subjects of main's history, one per line.
 func history(t *testing.T, bare string) string {
 	return testenv.Git(t, bare, "log", "--format=%s", "main") + "\n"
-}
-
-// markStalled sets the Gadget's Stalled condition to True, as its
-// controller or an admin would.
-func markStalled(t *testing.T, c client.Client, name string) {
-	t.Helper()
-	g := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "e2e.example.com/v1", "kind": "Gadget",
-		"metadata": map[string]any{"name": name, "namespace": prodNS},
-		"status": map[string]any{"conditions": []any{map[string]any{
-			"type": "Stalled", "status": "True", "reason": "Broken", "message": "the gadget broke at the canary",
-			"lastTransitionTime": time.Now().UTC().Format(time.RFC3339),
-		}}},
-	}}
-	if err := c.Status().Patch(context.Background(), g, client.Merge); err != nil {
-		t.Fatalf("marking %s Stalled: %v", name, err)
-	}
 }
 
 // waitFor polls cond every 100ms until it holds or limit passes.

@@ -8,26 +8,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/health"
+	"github.com/syncd-dev/syncd/internal/testenv"
 )
-
-// widgetCRD is a namespaced custom resource with a status subresource.
-const widgetCRD = `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.hc.example.com}
-spec:
-  group: hc.example.com
-  scope: Namespaced
-  names: {plural: widgets, singular: widget, kind: Widget, listKind: WidgetList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema:
-      openAPIV3Schema:
-        type: object
-        x-kubernetes-preserve-unknown-fields: true
-`
 
 // TestSyncHealthChecksReplaceKstatus drives a Widget through InProgress,
 // Current and Failed by patching its status, and checks that the product's
@@ -51,7 +33,7 @@ spec:
 `)
 	rel := "products/widgets/releases/1.0.0/"
 	f.write(rel+"kustomization.yaml", "resources: [crd.yaml, ns.yaml, widget.yaml]\n")
-	f.write(rel+"crd.yaml", widgetCRD)
+	f.write(rel+"crd.yaml", testenv.CRD("hc.example.com", "Widget"))
 	f.write(rel+"ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: "+ns+"}\n")
 	f.write(rel+"widget.yaml", "apiVersion: hc.example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 3}\n")
 	f.write("channels/widgets.yaml", fixtureChannels("widgets", "1.0.0"))
