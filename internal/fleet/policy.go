@@ -35,6 +35,8 @@ type Policy struct {
 
 	scope, rule cel.Program
 	line        int // of the policy in fleet.yaml
+	index       int // in spec.policies
+	fieldLines  map[string]int
 }
 
 // AppliesTo reports whether the policy's scope selects site.
@@ -73,13 +75,17 @@ func (p *Policy) notCompiled() error {
 	return p.errorf("", "expressions are not compiled; load the fleet with fleet.Load")
 }
 
-// errorf returns an error at the policy's line in fleet.yaml.
+// errorf returns an error at field of the policy (its rule or scope) in
+// fleet.yaml, or at the policy itself when field is empty.
 func (p *Policy) errorf(field, format string, args ...any) *Error {
-	f := fmt.Sprintf("policy %s", p.Name)
+	f, line := fmt.Sprintf("spec.policies[%d]", p.index), p.line
 	if field != "" {
-		f += " " + field
+		f += "." + field
+		if l := p.fieldLines[field]; l > 0 {
+			line = l
+		}
 	}
-	return &Error{File: fleetFile, Line: p.line, Field: f, Msg: fmt.Sprintf(format, args...)}
+	return &Error{File: fleetFile, Line: line, Field: f, Msg: fmt.Sprintf("policy %s: %s", p.Name, fmt.Sprintf(format, args...))}
 }
 
 // celSite is the `site` variable of CEL expressions over a site.
@@ -97,7 +103,8 @@ func (d *document) checkPolicies(p fieldPath, policies []Policy, envs *celEnvs) 
 	for i := range policies {
 		pol := &policies[i]
 		pp := p.index(i)
-		pol.line = d.line(pp)
+		pol.line, pol.index = d.line(pp), i
+		pol.fieldLines = map[string]int{"rule": d.line(pp.child("rule")), "scope": d.line(pp.child("scope"))}
 		if d.checkName(pp.child("name"), pol.Name) {
 			if seen[pol.Name] {
 				d.errorf(pp.child("name"), "duplicate policy %q", pol.Name)

@@ -169,7 +169,7 @@ func TestEvaluateErrorIsViolation(t *testing.T) {
 	}}
 	res := policy.Evaluate(repo.Fleet.Spec.Policies, repo.Sites["cloud"], map[string][]*unstructured.Unstructured{"app": {broken}})
 	blocking := res.Blocking("app")
-	if len(blocking) != 1 || !strings.Contains(blocking[0].Message, "rule could not be evaluated: fleet.yaml:10: policy no-privileged rule: no such key: spec") {
+	if len(blocking) != 1 || !strings.Contains(blocking[0].Message, "rule could not be evaluated: fleet.yaml:11: spec.policies[1].rule: policy no-privileged: no such key: spec") {
 		t.Fatalf("blocking = %+v", blocking)
 	}
 	err := error(&policy.BlockedError{Violations: blocking})

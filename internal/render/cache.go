@@ -31,6 +31,7 @@ type Cache struct {
 
 type cacheEntry struct {
 	objs []*unstructured.Unstructured
+	srcs Sources
 	err  error
 }
 
@@ -79,7 +80,7 @@ func (c *Cache) RenderAll(ctx context.Context, repo *Repo, reqs []Request) []Res
 	for _, res := range built {
 		byRequest[res.Request] = res
 		if key, err := repo.key(res.Request); err == nil && ctx.Err() == nil {
-			c.entries[key] = cacheEntry{objs: res.Objects, err: res.Err}
+			c.entries[key] = cacheEntry{objs: res.Objects, srcs: res.Sources, err: res.Err}
 		}
 	}
 	for i, req := range reqs {
@@ -92,7 +93,7 @@ func (c *Cache) RenderAll(ctx context.Context, repo *Repo, reqs []Request) []Res
 			results[i].Err = fmt.Errorf("rendering %s %s: %w", req.Product, req.Version, ctx.Err())
 			continue
 		}
-		results[i].Objects, results[i].Err = relabel(e.objs, req.Site), e.err
+		results[i].Objects, results[i].Sources, results[i].Err = relabel(e.objs, req.Site), e.srcs, e.err
 	}
 	c.mu.Unlock()
 	return results

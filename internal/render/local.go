@@ -51,6 +51,8 @@ func (r *Repo) checkLocal(dir string, seen map[string]bool) error {
 		switch {
 		case strings.Contains(ref.value, "://") || strings.HasPrefix(ref.value, "git@"):
 			return fmt.Errorf("%s:%d: %s: %q is remote; only paths inside the fleet repo are allowed", repoPath(file), doc.line(ref.field), ref.field, ref.value)
+		case !path.IsAbs(ref.value) && r.bad[repoPath(path.Clean(target))] != nil:
+			return fmt.Errorf("%s:%d: %s: %w", repoPath(file), doc.line(ref.field), ref.field, r.bad[repoPath(path.Clean(target))])
 		case path.IsAbs(ref.value) || !r.fs.Exists(target):
 			return fmt.Errorf("%s:%d: %s: %q is not a file or directory of the fleet repo (remote bases and paths outside the repo are not allowed)", repoPath(file), doc.line(ref.field), ref.field, ref.value)
 		case r.fs.IsDir(target) && ref.dirAllowed:

@@ -41,6 +41,8 @@ type Result struct {
 	Request Request
 	// Objects are the rendered objects, labelled and namespaced, in apply order.
 	Objects []*unstructured.Unstructured
+	// Sources say where the objects are declared, when known.
+	Sources Sources
 	// Err is why the render failed; Objects is then nil.
 	Err error
 }
@@ -69,8 +71,8 @@ func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
 				results[i].Err = err
 				return nil
 			}
-			objs, err := r.build(roots[i], files[i], reqs[i])
-			results[i].Objects, results[i].Err = objs, err
+			objs, srcs, err := r.build(roots[i], files[i], reqs[i])
+			results[i].Objects, results[i].Sources, results[i].Err = objs, srcs, err
 			return nil
 		})
 	}
@@ -93,6 +95,9 @@ func (r *Repo) prepare(req Request) (string, []string, error) {
 		return "", nil, fmt.Errorf("release directory %s does not exist", req.ReleaseDir)
 	}
 	seen := map[string]bool{}
+	if err := r.badFileUnder(release, nil); err != nil {
+		return "", nil, err
+	}
 	if err := r.checkLocal(release, seen); err != nil {
 		return "", nil, err
 	}
@@ -100,6 +105,9 @@ func (r *Repo) prepare(req Request) (string, []string, error) {
 		return release, r.filesOf(seen), nil
 	}
 	component := abs(path.Clean(req.ComponentDir))
+	if err := r.badFileUnder(component, nil); err != nil {
+		return "", nil, err
+	}
 	if err := r.checkLocal(component, seen); err != nil {
 		return "", nil, err
 	}
@@ -143,7 +151,7 @@ func relTo(dir, target string) string {
 // build runs kustomize in dir and post-processes the objects. files are the
 // repo files the render reads: when kustomize fails, a YAML syntax error in
 // one of them is reported by its repo path and line.
-func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.Unstructured, error) {
+func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.Unstructured, Sources, error) {
 	opts := krusty.MakeDefaultOptions()
 	opts.PluginConfig = kusttypes.DisabledPluginConfig()
 	// The in-memory file system holds only the repo, so no restriction is
@@ -152,10 +160,15 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 	resMap, err := krusty.MakeKustomizer(opts).Run(r.fs, dir)
 	if err != nil {
 		if bad := r.firstSyntaxError(files); bad != nil {
-			return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+			return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
 		}
-		return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
+		if bad := r.firstIncompleteObject(files); bad != nil {
+			return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+		}
+		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
 	}
+	declared := r.declared(files)
+	from := map[*unstructured.Unstructured]Source{}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
 	for _, res := range resMap.Resources() {
 		// Through JSON, so numbers get the int64/float64 types the
@@ -164,21 +177,29 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 		if err != nil {
 			// A key defined twice in one mapping passes kustomize and fails here.
 			if bad := r.firstSyntaxError(files); bad != nil {
-				return nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+				return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
 			}
-			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
+			return nil, nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
 		}
 		u := &unstructured.Unstructured{}
 		if err := u.UnmarshalJSON(data); err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
+			return nil, nil, fmt.Errorf("kustomize build %s: %s: %w", req.ReleaseDir, res.CurId(), err)
 		}
 		objs = append(objs, u)
+		org := res.OrgId()
+		if src, ok := declared[org.Kind+"/"+org.Name]; ok {
+			from[u] = src
+		}
 	}
 	if len(objs) == 0 {
-		return nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
+		return nil, nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
 	}
 	finish(objs, req)
-	return objs, nil
+	srcs := make(Sources, len(from))
+	for o, src := range from {
+		srcs[ObjectKey(o)] = src
+	}
+	return objs, srcs, nil
 }
 
 // finish labels the objects, defaults their namespace and sorts them.

@@ -176,10 +176,31 @@ func TestLoadRepoSymlinks(t *testing.T) {
 		t.Fatalf("render through an inner symlink: %d objects, %v", len(objs), err)
 	}
 
+	// An escaping symlink fails the render of the release that holds it,
+	// and only that one.
 	must(t, os.Symlink("../../../../../outside.yaml", filepath.Join(rel, "escape.yaml")))
-	_, err = LoadRepo(os.DirFS(dir))
+	other := filepath.Join(dir, "products/api/releases/1.0.0")
+	must(t, os.MkdirAll(other, 0o755))
+	must(t, os.WriteFile(filepath.Join(other, "kustomization.yaml"), []byte("resources: [../../../../shared.yaml]\n"), 0o644))
+	repo, err = LoadRepo(os.DirFS(dir))
+	if err != nil {
+		t.Fatalf("LoadRepo with an escaping symlink: %v, want the render of its release to fail instead", err)
+	}
+	_, err = repo.Render(context.Background(), Request{Site: "s", Product: "web", Version: "1.0.0", ReleaseDir: "products/web/releases/1.0.0"})
 	if !errors.Is(err, ErrSymlinkEscapes) || !strings.Contains(err.Error(), "products/web/releases/1.0.0/escape.yaml -> ../../../../../outside.yaml") {
 		t.Fatalf("escaping symlink: err = %v, want ErrSymlinkEscapes naming the link", err)
+	}
+	if objs, err := repo.Render(context.Background(), Request{Site: "s", Product: "api", Version: "1.0.0", ReleaseDir: "products/api/releases/1.0.0"}); err != nil || len(objs) != 1 {
+		t.Fatalf("a release next to the escaping symlink: %d objects, %v", len(objs), err)
+	}
+	// A kustomization that names a file left out names it.
+	must(t, os.WriteFile(filepath.Join(other, "kustomization.yaml"), []byte("resources:\n- ../../../web/releases/1.0.0/escape.yaml\n"), 0o644))
+	if repo, err = LoadRepo(os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	_, err = repo.Render(context.Background(), Request{Site: "s", Product: "api", Version: "1.0.0", ReleaseDir: "products/api/releases/1.0.0"})
+	if !errors.Is(err, ErrSymlinkEscapes) || !strings.Contains(err.Error(), "products/api/releases/1.0.0/kustomization.yaml:2: resources[0]:") {
+		t.Fatalf("a kustomization naming an escaping symlink: err = %v", err)
 	}
 }
 

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
+	"strings"
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -22,6 +24,11 @@ const maxFileSize = 16 << 20
 // are rendered from.
 type Repo struct {
 	fs filesys.FileSystem
+	// bad are the files left out of fs, by repo-relative path: a symlink
+	// that escapes the repo or a file over the size limit. A render that
+	// would read one fails with its error; the other renders are not
+	// concerned.
+	bad map[string]error
 
 	hashMu sync.Mutex
 	hashes map[string]string // content hash by absolute path, for Cache
@@ -29,9 +36,12 @@ type Repo struct {
 
 // LoadRepo copies every file of fsys (a repo checkout: the .git directory is
 // skipped) into memory. A symlink is followed only when its target lies inside
-// the repo; one that escapes is an error naming the link and its target.
+// the repo. A symlink that escapes it (ErrSymlinkEscapes) and a file over the
+// size limit are left out: rendering a release or component that holds or
+// reads one fails with an error naming the file, and only that render.
 func LoadRepo(fsys fs.FS) (*Repo, error) {
 	mem := filesys.MakeFsInMemory()
+	bad := map[string]error{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -42,19 +52,44 @@ func LoadRepo(fsys fs.FS) (*Repo, error) {
 			}
 			return mem.MkdirAll(abs(name))
 		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			return copySymlink(fsys, mem, name)
+		var cerr error
+		switch {
+		case d.Type()&fs.ModeSymlink != 0:
+			cerr = copySymlink(fsys, mem, name)
+		case d.Type().IsRegular():
+			cerr = copyFile(fsys, mem, name, name)
 		}
-		if !d.Type().IsRegular() {
+		if errors.Is(cerr, ErrSymlinkEscapes) || errors.Is(cerr, errTooLarge) {
+			bad[name] = cerr
 			return nil
 		}
-		return copyFile(fsys, mem, name, name)
+		return cerr
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loading repo for rendering: %w", err)
 	}
-	return &Repo{fs: mem}, nil
+	return &Repo{fs: mem, bad: bad}, nil
 }
+
+// badFileUnder returns the error of a file left out of the repo that lies in
+// dir (an absolute in-memory path) or is among read, or nil.
+func (r *Repo) badFileUnder(dir string, read map[string]bool) error {
+	prefix := repoPath(dir) + "/"
+	var names []string
+	for name := range r.bad {
+		if strings.HasPrefix(name, prefix) || read[abs(name)] {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	slices.Sort(names)
+	return r.bad[names[0]]
+}
+
+// errTooLarge reports a file over maxFileSize.
+var errTooLarge = errors.New("larger than the size limit")
 
 // abs maps a repo-relative name to its absolute path in the in-memory fs.
 func abs(name string) string {
@@ -70,7 +105,7 @@ func copyFile(fsys fs.FS, mem filesys.FileSystem, src, dst string) error {
 		return err
 	}
 	if info.Size() > maxFileSize {
-		return fmt.Errorf("%s: file is %d bytes, larger than the %d-byte limit", src, info.Size(), maxFileSize)
+		return fmt.Errorf("%s: file is %d bytes, %w of %d bytes", src, info.Size(), errTooLarge, maxFileSize)
 	}
 	data, err := fs.ReadFile(fsys, src)
 	if err != nil {
