@@ -137,7 +137,7 @@ func TestPrometheusRulePassesPromtool(t *testing.T) {
 	}
 	for _, want := range []string{
 		"SyncdReconcileFailing", "SyncdManualConflictOpen", "SyncdPromotionWaiting",
-		"SyncdVerifyFailures", "SyncdDriftCorrectedRepeatedly",
+		"SyncdVerifyFailures", "SyncdDriftCorrectedRepeatedly", "SyncdStatusReportStale",
 	} {
 		if !slices.Contains(alerts, want) {
 			t.Errorf("alerts %v lack %s", alerts, want)
@@ -146,9 +146,10 @@ func TestPrometheusRulePassesPromtool(t *testing.T) {
 	// Values reach the expressions.
 	custom := with(observabilityValues(), "prometheusRule.reconcileFailingMinutes", 30)
 	custom = with(custom, "prometheusRule.promotionWaitingIgnoredReasons", []any{"freeze", "window"})
+	custom = with(custom, "prometheusRule.reportStaleMinutes", 45)
 	_, exprs = ruleGroups(t, mustRender(t, custom, "syncd-system"))
 	all := strings.Join(exprs, "\n")
-	for _, want := range []string{"> 1800", "[30m]", `reason!~"freeze|window"`} {
+	for _, want := range []string{"> 1800", "[30m]", `reason!~"freeze|window"`, "syncd_status_report_published_timestamp_seconds) > 2700"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("expressions lack %q:\n%s", want, all)
 		}
@@ -178,6 +179,8 @@ func scrapeMetrics(t *testing.T) map[string]*dto.MetricFamily {
 	m.Fetched(time.Millisecond, nil)
 	m.Fetched(time.Millisecond, errors.New("unreachable"))
 	m.VerifyFailed("web", "unsigned")
+	m.ReportPublisher()
+	m.ReportPublished(time.Now())
 	p.Promoted("web", "staging", "prod", "failed")
 	p.Recalled("web")
 	p.Waiting(map[[2]string]string{{"web", "prod"}: "soak"})

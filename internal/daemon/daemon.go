@@ -143,6 +143,9 @@ func New(c client.Client, dyn dynamic.Interface, mapper meta.RESTMapper, src Sou
 		cfg.Now = time.Now
 	}
 	events := &eventRelay{}
+	if cfg.Publisher != nil {
+		cfg.Metrics.ReportPublisher()
+	}
 	d := &Daemon{
 		cfg:       cfg,
 		events:    events,

@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -58,6 +59,15 @@ func TestDaemonRidesOutGitServerOutage(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "status branch published", func() bool { return statusHead() != "" })
 	first := statusHead()
+	// The push is on /metrics, for the stale-report alert.
+	pushedAt, err := strconv.ParseFloat(testenv.Git(t, bare, "log", "-1", "--format=%ct", branch), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 10*time.Second, "report push recorded on /metrics", func() bool {
+		v, ok := value(scrape(t, h.URL), "syncd_status_report_published_timestamp_seconds", map[string]string{"site": site})
+		return ok && v >= pushedAt
+	})
 	fetches := func() float64 { v, _ := value(scrape(t, h.URL), "syncd_git_fetch_duration_seconds", nil); return v }
 	polled := fetches()
 	eventually(t, 30*time.Second, "ten more polls", func() bool { return fetches() >= polled+10 })

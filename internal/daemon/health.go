@@ -142,6 +142,7 @@ func (d *Daemon) recheckHealth(ctx context.Context, refresh bool) {
 	if err != nil {
 		d.cfg.Log.Warn("refreshing the status report failed", "branch", status.Branch(d.cfg.Site), "error", err)
 	} else if published {
+		d.cfg.Metrics.ReportPublished(time.Now())
 		d.cfg.Log.Debug("status report refreshed", "branch", status.Branch(d.cfg.Site))
 	}
 }

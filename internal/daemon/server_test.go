@@ -140,6 +140,10 @@ func TestDaemonMetricsReadyzAndWebhook(t *testing.T) {
 			t.Errorf("%s%v = %v (present %v), want >= %v", want.family, want.labels, v, ok, want.min)
 		}
 	}
+	// Without a publisher there is no report, and nothing to call stale.
+	if _, ok := m["syncd_status_report_published_timestamp_seconds"]; ok {
+		t.Error("syncd_status_report_published_timestamp_seconds served by a daemon that publishes no report")
+	}
 
 	// A new commit; the poll is an hour away, the webhook brings it now.
 	if err := os.WriteFile(filepath.Join(src.dir, "products/web/releases/1.0.0/cm.yaml"),

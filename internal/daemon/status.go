@@ -81,6 +81,7 @@ func (d *Daemon) saveAndPublish(ctx context.Context, st *status.SiteStatus) {
 	case perr != nil:
 		d.cfg.Log.Warn("publishing the status report failed", "branch", status.Branch(d.cfg.Site), "error", perr)
 	case published:
+		d.cfg.Metrics.ReportPublished(time.Now())
 		d.cfg.Log.Info("status report published", "branch", status.Branch(d.cfg.Site))
 	}
 }

@@ -25,6 +25,7 @@ type Metrics struct {
 	products          *prometheus.GaugeVec
 	verifyFailures    *prometheus.CounterVec
 	commitsHeld       prometheus.Gauge
+	reportPublished   *prometheus.GaugeVec
 }
 
 // New returns the metrics of site, registered with Go and process collectors.
@@ -73,11 +74,18 @@ func New(site string) *Metrics {
 			Name: "syncd_commit_verification_held", Help: "1 while the fleet repo head is not applied because its signature does not verify (--verify-commits), else 0.",
 			ConstLabels: labels,
 		}),
+		// A vector without variable labels: no series until the daemon
+		// says it publishes reports (ReportPublisher), so a site that does
+		// not publish has nothing to alert on.
+		reportPublished: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "syncd_status_report_published_timestamp_seconds", Help: "Unix time the site's status report was last pushed to the fleet repo (a change or a liveness refresh); 0 until the first push. Only with --publish-status.",
+			ConstLabels: labels,
+		}, nil),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.reconcileDuration, m.objects, m.drift, m.conflicts, m.gitFetchDuration, m.gitFetchErrors,
-		m.lastSuccess, m.revision, m.products, m.verifyFailures, m.commitsHeld,
+		m.lastSuccess, m.revision, m.products, m.verifyFailures, m.commitsHeld, m.reportPublished,
 	)
 	return m
 }
@@ -144,4 +152,16 @@ func (m *Metrics) CommitsHeld(held bool) {
 		v = 1
 	}
 	m.commitsHeld.Set(v)
+}
+
+// ReportPublisher says the site publishes status reports: the series of
+// ReportPublished appears, at 0 until the first push, so a publisher that
+// never gets a report out is as stale as one that stopped.
+func (m *Metrics) ReportPublisher() {
+	m.reportPublished.WithLabelValues()
+}
+
+// ReportPublished records a push of the site's status report at at.
+func (m *Metrics) ReportPublished(at time.Time) {
+	m.reportPublished.WithLabelValues().Set(float64(at.Unix()))
 }
