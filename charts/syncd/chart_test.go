@@ -111,6 +111,10 @@ func customValues() map[string]any {
 			}},
 		}},
 		"extraEnv": []any{map[string]any{"name": "GOMAXPROCS", "value": "2"}},
+		"tracing": map[string]any{
+			"endpoint": "http://otel-collector.monitoring:4318",
+			"env":      []any{map[string]any{"name": "OTEL_TRACES_SAMPLER", "value": "parentbased_traceidratio"}},
+		},
 	}
 }
 
@@ -629,8 +633,9 @@ func TestRenderCustomValues(t *testing.T) {
 	if slices.ContainsFunc(c.Args, func(a string) bool { return strings.Contains(a, "s3cret-hook") }) {
 		t.Error("the webhook secret is on the command line")
 	}
-	if env["SYNCD_LOG_LEVEL"].Value != "debug" || env["GOMAXPROCS"].Value != "2" {
-		t.Errorf("env %+v: want SYNCD_LOG_LEVEL=debug and the extra GOMAXPROCS", c.Env)
+	if env["SYNCD_LOG_LEVEL"].Value != "debug" || env["GOMAXPROCS"].Value != "2" ||
+		env["OTEL_EXPORTER_OTLP_ENDPOINT"].Value != "http://otel-collector.monitoring:4318" || env["OTEL_TRACES_SAMPLER"].Value != "parentbased_traceidratio" {
+		t.Errorf("env %+v: want SYNCD_LOG_LEVEL=debug, the extra GOMAXPROCS and the tracing variables", c.Env)
 	}
 	webhook := &corev1.Secret{}
 	r.into(t, "Secret fleet-agent/syncd-webhook", webhook)
@@ -792,8 +797,9 @@ func TestChartCoversEveryRunFlag(t *testing.T) {
 	run.Flags().VisitAll(func(f *pflag.Flag) {
 		envFlag["SYNCD_"+strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))] = f.Name
 	})
-	// SYNCD_LOG_LEVEL is read by the logger, not a flag; GOMAXPROCS is extraEnv.
-	notFlags := map[string]bool{"SYNCD_LOG_LEVEL": true, "GOMAXPROCS": true}
+	// SYNCD_LOG_LEVEL is read by the logger, not a flag; GOMAXPROCS is
+	// extraEnv; the OTEL_* variables configure tracing (tracing.New).
+	notFlags := map[string]bool{"SYNCD_LOG_LEVEL": true, "GOMAXPROCS": true, "OTEL_EXPORTER_OTLP_ENDPOINT": true, "OTEL_TRACES_SAMPLER": true}
 	for _, e := range envs {
 		name, ok := envFlag[e.Name]
 		if !ok && !notFlags[e.Name] {

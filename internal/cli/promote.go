@@ -58,6 +58,12 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 				return withCode(ExitError, err)
 			}
 			p := newPromoter(src, log.Named("promote"), nil, nil)
+			tp, err := newTracerProvider(cmd.Context(), log)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tp.Shutdown(cmd.Context()) }()
+			p.Tracer = tp
 			if err := f.readReportsFrom(p, src, log); err != nil {
 				return err
 			}

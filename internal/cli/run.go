@@ -20,6 +20,8 @@ import (
 	"github.com/syncd-dev/syncd/internal/daemon"
 	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/tracing"
+	"github.com/syncd-dev/syncd/internal/version"
 )
 
 func newRunCommand(s *streams) *cobra.Command {
@@ -51,6 +53,11 @@ step; a stopped apply is safe to resume.`,
 				return err
 			}
 			log = log.With("site", f.site)
+			tp, err := newTracerProvider(cmd.Context(), log)
+			if err != nil {
+				return err
+			}
+			defer func() { _ = tp.Shutdown(cmd.Context()) }()
 			src, err := f.gitSource(log.Named("git"))
 			if err != nil {
 				return err
@@ -79,7 +86,7 @@ step; a stopped apply is safe to resume.`,
 				Site: f.site, Namespace: f.namespace, Interval: f.interval, Resync: resync,
 				HealthTimeout: healthTimeout, ConflictRetention: retention, Log: log, Images: images,
 				Metrics:         metrics.New(f.site),
-				MaxPrunePercent: f.maxPrunePercent, Discovery: disc,
+				MaxPrunePercent: f.maxPrunePercent, Discovery: disc, Tracer: tp,
 			}
 			if publishStatus {
 				statusSrc, err := f.statusSource(src, log.Named("status-repo"))
@@ -99,6 +106,7 @@ step; a stopped apply is safe to resume.`,
 			if promoter {
 				p := newPromoter(src, log.Named("promote"), dcfg.Metrics,
 					&promotionEvents{client: c, namespace: f.namespace, site: f.site, log: log.Named("promote")})
+				p.Tracer = tp
 				if err := f.readReportsFrom(p, src, log); err != nil {
 					return err
 				}
@@ -171,6 +179,19 @@ func newLogger(s *streams, format string) (hclog.Logger, error) {
 		level = hclog.Info
 	}
 	return hclog.New(&hclog.LoggerOptions{Name: "syncd", Output: s.err, JSONFormat: format == "json", Level: level}), nil
+}
+
+// newTracerProvider returns the tracer provider the OTEL_* environment
+// variables configure (a no-op one without an OTLP endpoint).
+func newTracerProvider(ctx context.Context, log hclog.Logger) (*tracing.Provider, error) {
+	tp, err := tracing.New(ctx, os.Getenv, version.Version)
+	if err != nil {
+		return nil, withCode(ExitError, fmt.Errorf("tracing: %w", err))
+	}
+	if tp.Config.Enabled {
+		log.Info("exporting traces over OTLP/HTTP", "endpoint", tp.Config.Endpoint)
+	}
+	return tp, nil
 }
 
 // serve runs the HTTP endpoints on addr until the returned stop is called.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
@@ -25,6 +27,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/metrics"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/tracing"
 	"github.com/syncd-dev/syncd/internal/verify"
 )
 
@@ -69,6 +72,9 @@ type Config struct {
 	// Discovery lets syncd see what a Namespace holds before pruning it;
 	// without it no Namespace is pruned.
 	Discovery discovery.ServerResourcesInterface
+	// Tracer records one trace per full reconcile (tracing.New); nil
+	// records nothing.
+	Tracer trace.TracerProvider
 }
 
 // Daemon is one site's long-running reconciler.
@@ -116,6 +122,9 @@ type Daemon struct {
 	// wake is when the earliest change held back by change control may go
 	// ahead (zero: none); a full reconcile runs then. Guarded by mu.
 	wake time.Time
+	// traceParent is the span of the webhook that asked for the next
+	// reconcile, which that reconcile's trace continues; nil for none.
+	traceParent atomic.Pointer[trace.SpanContext]
 }
 
 // readiness is the outcome of the last full reconcile attempt.
@@ -258,36 +267,52 @@ func (d *Daemon) lastFull() time.Time {
 }
 
 // poll fetches and, on a new commit or when due, runs a full reconcile.
-func (d *Daemon) poll(ctx context.Context, due bool) error {
+func (d *Daemon) poll(ctx context.Context, due bool) (err error) {
+	parent := d.traceParent.Swap(nil)
 	start := time.Now()
 	sha, changed, err := d.src.Fetch(ctx)
-	d.cfg.Metrics.Fetched(time.Since(start), err)
+	fetched := time.Now()
+	d.cfg.Metrics.Fetched(fetched.Sub(start), err)
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if err == nil && !changed && !due && !d.failing && sha == d.rev && !d.commitsChanged() {
+		return nil
+	}
+	// A reconcile follows: its trace starts with the fetch.
+	ctx, span := d.startTrace(ctx, parent, sha, start, fetched, err)
+	defer func() { tracing.End(span, err) }()
 	if err != nil {
 		err = fmt.Errorf("fetching the fleet repo: %w", err)
 		d.recordStatus(ctx, nil, err)
 		return err
-	}
-	if !changed && !due && !d.failing && sha == d.rev && !d.commitsChanged() {
-		return nil
 	}
 	err = d.syncLocked(ctx, sha)
 	d.failing = err != nil
 	return err
 }
 
+// startTrace starts the trace of a full reconcile of sha (a child of the
+// webhook span parent when set), begun at start with the fetch that ended
+// at fetched with fetchErr.
+func (d *Daemon) startTrace(ctx context.Context, parent *trace.SpanContext, sha string, start, fetched time.Time, fetchErr error) (context.Context, trace.Span) {
+	if parent != nil {
+		ctx = trace.ContextWithSpanContext(ctx, *parent)
+	}
+	tracer := tracing.Tracer(d.cfg.Tracer)
+	ctx, span := tracer.Start(ctx, "reconcile", trace.WithTimestamp(start),
+		trace.WithAttributes(tracing.Site.String(d.cfg.Site), tracing.Revision.String(sha)))
+	_, fetch := tracer.Start(ctx, "fetch", trace.WithTimestamp(start),
+		trace.WithAttributes(tracing.Site.String(d.cfg.Site), tracing.Revision.String(sha)))
+	tracing.SetResult(fetch, fetchErr)
+	fetch.End(trace.WithTimestamp(fetched))
+	return ctx, span
+}
+
 // syncLocked runs a full reconcile of sha; d.mu is held.
 func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 	start := time.Now()
-	fsys, err := d.src.Open(ctx, sha)
-	if err != nil {
-		err = fmt.Errorf("reading revision %s: %w", sha, err)
-		d.recordStatus(ctx, nil, err)
-		return err
-	}
-	hist, _ := d.src.(reconcile.History) // nil: no change is ramped
-	plan, err := d.rec.Plan(ctx, fsys, sha, hist)
+	log := tracing.Log(ctx, d.cfg.Log)
+	plan, err := d.planRevision(ctx, sha)
 	if err != nil {
 		d.recordStatus(ctx, nil, err)
 		return err
@@ -306,7 +331,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		}
 		d.wake = earliestUntil(rep)
 		if !d.wake.IsZero() {
-			d.cfg.Log.Info("changes held back", "until", d.wake)
+			log.Info("changes held back", "until", d.wake)
 		}
 	}
 	d.recordStatus(ctx, rep, err)
@@ -327,7 +352,7 @@ func (d *Daemon) syncLocked(ctx context.Context, sha string) error {
 		}
 	}
 	d.fullAt = time.Now()
-	d.cfg.Log.Info("reconciled", "revision", sha, "products", len(rep.Results), "duration", time.Since(start).Round(time.Millisecond))
+	log.Info("reconciled", "revision", sha, "products", len(rep.Results), "duration", time.Since(start).Round(time.Millisecond))
 	if err := rep.Err(); err != nil {
 		return errors.Join(errors.New("some products failed"), err)
 	}
@@ -400,6 +425,23 @@ func (d *Daemon) watchRevision(ctx context.Context, sha string, supersede contex
 			return
 		}
 	}
+}
+
+// planRevision reads revision sha and plans the site, in a span "plan"
+// (the products' renders are its children).
+func (d *Daemon) planRevision(ctx context.Context, sha string) (plan *reconcile.Plan, err error) {
+	ctx, span := tracing.Start(ctx, "plan", tracing.Site.String(d.cfg.Site), tracing.Revision.String(sha))
+	defer func() { tracing.End(span, err) }()
+	fsys, err := d.src.Open(ctx, sha)
+	if err != nil {
+		return nil, fmt.Errorf("reading revision %s: %w", sha, err)
+	}
+	hist, _ := d.src.(reconcile.History) // nil: no change is ramped
+	plan, err = d.rec.Plan(ctx, fsys, sha, hist)
+	if plan != nil {
+		span.SetAttributes(attribute.Int("syncd.products", len(plan.Products)))
+	}
+	return plan, err
 }
 
 // countVerifyFailures counts each image that failed verification in rep.

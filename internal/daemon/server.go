@@ -10,6 +10,11 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/syncd-dev/syncd/internal/tracing"
 )
 
 // maxWebhookBody bounds a webhook request body; a longer one is answered 413.
@@ -105,7 +110,15 @@ func (d *Daemon) webhook(secret []byte) http.HandlerFunc {
 			http.Error(w, "standby: another replica leads; retry", http.StatusServiceUnavailable)
 			return
 		}
-		d.cfg.Log.Info("webhook: reconciling now", "remote", r.RemoteAddr)
+		// The reconcile continues the caller's trace (W3C traceparent).
+		ctx := tracing.Propagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := tracing.Tracer(d.cfg.Tracer).Start(ctx, "webhook", trace.WithSpanKind(trace.SpanKindServer),
+			trace.WithAttributes(tracing.Site.String(d.cfg.Site)))
+		tracing.Log(ctx, d.cfg.Log).Info("webhook: reconciling now", "remote", r.RemoteAddr)
+		if sc := span.SpanContext(); sc.IsValid() {
+			d.traceParent.Store(&sc)
+		}
+		tracing.End(span, nil)
 		d.Trigger()
 		w.WriteHeader(http.StatusAccepted)
 		fmt.Fprintln(w, "reconcile triggered")

@@ -4,9 +4,12 @@ import (
 	"context"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/tracing"
 )
 
 // refresher is a StatusPublisher whose liveness refresh interval follows
@@ -62,16 +65,21 @@ func (d *Daemon) recordStatus(ctx context.Context, rep *reconcile.Report, err er
 }
 
 // saveAndPublish keeps st in the cluster and, when a publisher is set, in
-// the fleet repo; failures are logged.
+// the fleet repo, in a span "status.publish"; failures are logged.
 func (d *Daemon) saveAndPublish(ctx context.Context, st *status.SiteStatus) {
+	ctx, span := tracing.Start(ctx, "status.publish", tracing.Site.String(d.cfg.Site), tracing.Revision.String(st.Revision))
+	var perr error
+	defer func() { tracing.End(span, perr) }()
 	store := status.NewStore(d.client, d.cfg.Namespace, d.cfg.Site)
 	if _, serr := store.Save(ctx, st); serr != nil {
 		d.cfg.Log.Warn("saving the site status failed", "error", serr)
+		perr = serr
 	}
 	if d.cfg.Publisher == nil {
 		return
 	}
 	published, perr := d.cfg.Publisher.Publish(ctx, st)
+	span.SetAttributes(attribute.Bool("syncd.published", published))
 	d.publishFailed.Store(perr != nil)
 	select {
 	case d.published <- struct{}{}:
@@ -79,10 +87,10 @@ func (d *Daemon) saveAndPublish(ctx context.Context, st *status.SiteStatus) {
 	}
 	switch {
 	case perr != nil:
-		d.cfg.Log.Warn("publishing the status report failed", "branch", status.Branch(d.cfg.Site), "error", perr)
+		tracing.Log(ctx, d.cfg.Log).Warn("publishing the status report failed", "branch", status.Branch(d.cfg.Site), "error", perr)
 	case published:
 		d.cfg.Metrics.ReportPublished(time.Now())
-		d.cfg.Log.Info("status report published", "branch", status.Branch(d.cfg.Site))
+		tracing.Log(ctx, d.cfg.Log).Info("status report published", "branch", status.Branch(d.cfg.Site))
 	}
 }
 

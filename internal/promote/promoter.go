@@ -11,10 +11,13 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/tracing"
 )
 
 // HistoryDepth bounds how many commits of a channels file's history are
@@ -58,6 +61,9 @@ type Promoter struct {
 	// Notify, when set, is told of every decision acted on (commit is the
 	// pushed commit, "" when nothing was pushed) or that failed.
 	Notify func(d Decision, commit string, err error)
+	// Tracer records a trace per evaluation, with a span per push
+	// (tracing.New); nil records nothing.
+	Tracer trace.TracerProvider
 }
 
 // Result is the outcome of one evaluation.
@@ -80,7 +86,20 @@ type Result struct {
 // change a person or another promoter pushed meanwhile is never lost nor
 // duplicated. It returns an error when the evaluation could not run or a
 // decision could not be committed; the result holds what was done.
-func (p *Promoter) Once(ctx context.Context) (*Result, error) {
+func (p *Promoter) Once(ctx context.Context) (res *Result, err error) {
+	ctx, span := tracing.Tracer(p.Tracer).Start(ctx, "promote.evaluate")
+	defer func() {
+		if res != nil {
+			span.SetAttributes(tracing.Revision.String(res.Revision), attribute.Int("syncd.decisions", len(res.Decisions)),
+				attribute.Int("syncd.commits", len(res.Commits)))
+		}
+		tracing.End(span, err)
+	}()
+	return p.once(ctx)
+}
+
+// once is Once within its span.
+func (p *Promoter) once(ctx context.Context) (*Result, error) {
 	now := p.now()
 	rev, _, err := p.Git.Fetch(ctx)
 	if err != nil {
@@ -109,6 +128,11 @@ func (p *Promoter) Once(ctx context.Context) (*Result, error) {
 			res.NextEvaluation = d.NextEvaluation
 		}
 	}
+	span := trace.SpanFromContext(ctx)
+	for _, d := range res.Decisions {
+		span.AddEvent("decision", trace.WithAttributes(tracing.Product.String(d.Product), tracing.Version.String(d.Version),
+			tracing.Stage.String(d.From+" -> "+d.To), attribute.String("syncd.decision", string(d.Decision))))
+	}
 	if p.Evaluated != nil {
 		p.Evaluated(res.Decisions)
 	}
@@ -120,12 +144,12 @@ func (p *Promoter) Once(ctx context.Context) (*Result, error) {
 		if d.Decision != Promote && d.Decision != Recall {
 			continue
 		}
-		sha, err := p.act(ctx, in, d)
+		sha, err := p.push(ctx, in, d)
 		if p.Notify != nil {
 			p.Notify(d, sha, err)
 		}
 		if err != nil {
-			p.logger().Error("could not commit a decision", "product", d.Product, "decision", d.Decision, "version", d.Version, "error", err)
+			tracing.Log(ctx, p.logger()).Error("could not commit a decision", "product", d.Product, "decision", d.Decision, "version", d.Version, "error", err)
 			errs = append(errs, fmt.Errorf("%s %s %s: %w", d.Decision, d.Product, d.Version, err))
 			continue
 		}
@@ -134,6 +158,17 @@ func (p *Promoter) Once(ctx context.Context) (*Result, error) {
 		}
 	}
 	return res, errors.Join(errs...)
+}
+
+// push is act in a span "promote.push".
+func (p *Promoter) push(ctx context.Context, in Input, d Decision) (sha string, err error) {
+	ctx, span := tracing.Start(ctx, "promote.push", tracing.Product.String(d.Product), tracing.Version.String(d.Version),
+		tracing.Stage.String(d.From+" -> "+d.To), attribute.String("syncd.decision", string(d.Decision)))
+	defer func() {
+		span.SetAttributes(tracing.Revision.String(sha), attribute.Bool("syncd.pushed", sha != ""))
+		tracing.End(span, err)
+	}()
+	return p.act(ctx, in, d)
 }
 
 // act commits d. The change re-evaluates on the head it is applied to and
@@ -162,10 +197,10 @@ func (p *Promoter) act(ctx context.Context, in Input, d Decision) (string, error
 		return "", err
 	}
 	if !pushed {
-		p.logger().Debug("nothing to push: the head already holds the decision, or it no longer holds", "product", d.Product, "decision", d.Decision, "version", d.Version)
+		tracing.Log(ctx, p.logger()).Debug("nothing to push: the head already holds the decision, or it no longer holds", "product", d.Product, "decision", d.Decision, "version", d.Version)
 		return "", nil
 	}
-	p.logger().Info(string(d.Decision), "product", d.Product, "version", d.Version, "from", d.From, "to", d.To,
+	tracing.Log(ctx, p.logger()).Info(string(d.Decision), "product", d.Product, "version", d.Version, "from", d.From, "to", d.To,
 		"commit", sha, "branch", req.Branch, "reason", d.Reason)
 	return sha, nil
 }

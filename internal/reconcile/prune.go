@@ -7,6 +7,7 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/prune"
+	"github.com/syncd-dev/syncd/internal/tracing"
 	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
@@ -76,11 +78,15 @@ type pruned struct {
 }
 
 // prune deletes the stale objects of product that the safety rules allow.
-func (r *Reconciler) prune(ctx context.Context, log hclog.Logger, run *pruneRun, product string, stale []inventory.Entry) (pruned, error) {
-	var out pruned
+func (r *Reconciler) prune(ctx context.Context, log hclog.Logger, run *pruneRun, product string, stale []inventory.Entry) (out pruned, err error) {
 	if len(stale) == 0 {
 		return out, nil
 	}
+	ctx, span := tracing.Start(ctx, "prune", tracing.Product.String(product), attribute.Int("syncd.stale", len(stale)))
+	defer func() {
+		span.SetAttributes(attribute.Int("syncd.pruned", out.deleted), attribute.Int("syncd.retained", len(out.retained)))
+		tracing.End(span, err)
+	}()
 	if run.refused != nil {
 		out.retained = stale
 		return out, nil

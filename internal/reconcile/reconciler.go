@@ -13,9 +13,11 @@ import (
 
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/hashicorp/go-hclog"
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/discovery"
@@ -27,6 +29,8 @@ import (
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/policy"
+	"github.com/syncd-dev/syncd/internal/tracing"
+	"github.com/syncd-dev/syncd/internal/verify"
 )
 
 // Config configures a Reconciler.
@@ -195,7 +199,9 @@ func (a *Applied) report() *Report {
 // final, the health timeout passes or ctx ends (the health then stays as last
 // read), and returns the sync's report.
 func (a *Applied) WaitHealth(ctx context.Context) *Report {
-	a.r.waitHealth(ctx, a.plan, a.rep, a.kinds, a.live)
+	hctx, span := tracing.Start(ctx, "health", tracing.Site.String(a.plan.Site), tracing.Revision.String(a.plan.Revision))
+	a.r.waitHealth(hctx, a.plan, a.rep, a.kinds, a.live)
+	tracing.End(span, ctx.Err())
 	for i, pp := range a.plan.Products {
 		a.rep.Results[i].Note = joinNotes(pp.VersionNote, a.rep.Results[i].Note)
 	}
@@ -206,9 +212,11 @@ func (a *Applied) WaitHealth(ctx context.Context) *Report {
 // The Applied carries the report whenever the sync got as far as applying
 // (also with an error recording what was applied).
 func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
-	log := r.cfg.Log.With("site", plan.Site, "revision", plan.Revision)
+	log := tracing.Log(ctx, r.cfg.Log).With("site", plan.Site, "revision", plan.Revision)
 	r.holds.start(plan.Revision)
-	plan = r.verifyImages(ctx, plan, true)
+	vctx, span := tracing.Start(ctx, "verify", tracing.Site.String(plan.Site), tracing.Revision.String(plan.Revision))
+	plan = r.verifyImages(vctx, plan, true)
+	tracing.End(span, verifyErrors(plan))
 	invs, err := r.inventory.List(ctx)
 	if err != nil {
 		return nil, err
@@ -240,22 +248,35 @@ func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
 		planned[pp.Name] = true
 		rep.Results[i] = Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	}
-	for _, level := range levels(plan.Products) {
-		g, gctx := errgroup.WithContext(ctx)
+	for stage, level := range levels(plan.Products) {
+		sctx, stageSpan := tracing.Start(ctx, "stage", tracing.Site.String(plan.Site), tracing.Stage.Int(stage))
+		g, gctx := errgroup.WithContext(sctx)
 		g.SetLimit(productConcurrency)
+		var stageErrs []error
+		var errMu sync.Mutex
 		for _, i := range level {
 			pp := plan.Products[i]
 			step := fmt.Sprintf("[%d/%d]", i+1, len(plan.Products))
 			g.Go(func() error {
-				res, inv := r.syncProduct(gctx, log, plan, pp, invs[pp.Name], live, known, desired, prunes, &failed, step)
+				pctx, span := tracing.Start(gctx, "product", tracing.Site.String(plan.Site), tracing.Product.String(pp.Name),
+					tracing.Version.String(pp.Version), tracing.Stage.Int(stage))
+				res, inv := r.syncProduct(pctx, log, plan, pp, invs[pp.Name], live, known, desired, prunes, &failed, step)
+				if res.Note != "" {
+					span.SetAttributes(attribute.String("syncd.note", res.Note))
+				}
+				tracing.End(span, res.Err)
 				if res.Err != nil {
 					failed.Store(pp.Name, true)
+					errMu.Lock()
+					stageErrs = append(stageErrs, fmt.Errorf("%s: %w", pp.Name, res.Err))
+					errMu.Unlock()
 				}
 				rep.Results[i], applied[i] = res, inv
 				return nil
 			})
 		}
 		_ = g.Wait()
+		tracing.End(stageSpan, errors.Join(stageErrs...))
 	}
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, prunes, invs, planned, desired)...)
 	after, err := r.recordApplied(ctx, plan, applied, kinds)
@@ -371,31 +392,21 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 		res.Err = err
 		return res, nil
 	}
+	dctx, span := tracing.Start(ctx, "diff", tracing.Product.String(pp.Name), tracing.Version.String(pp.Version))
 	if unchangedSinceApplied(pp, fingerprint, old, live) && !pendingResolution(pp.Name, known) {
 		res.Unchanged = len(pp.Objects)
+		span.SetAttributes(attribute.Bool("syncd.unchanged", true))
+		tracing.End(span, nil)
 		return res, nil
 	}
-	objs, items, err := r.decideConflicts(ctx, pp, live, known)
+	objs, items, err := r.decideConflicts(dctx, pp, live, known)
+	span.SetAttributes(attribute.Bool("syncd.unchanged", false), attribute.Int("syncd.conflicts", len(items)))
+	tracing.End(span, err)
 	if err != nil {
 		res.Err = err
 		return res, nil
 	}
-	newEntries := inventory.EntriesOf(pp.Objects)
-	// Record what is about to be applied before applying it, so a crash
-	// mid-apply leaves every object findable for the next prune.
-	pending := &inventory.Inventory{Product: pp.Name, Entries: inventory.Union(oldEntries, newEntries)}
-	if old != nil {
-		pending.Version, pending.Revision = old.Version, old.Revision
-	}
-	if !inventory.Same(pending, old) {
-		if err := r.inventory.Save(ctx, pending); err != nil {
-			res.Err = err
-			return res, nil
-		}
-	}
-	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
-	start := time.Now()
-	cs, err := r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
+	cs, start, err := r.applyProduct(ctx, pp, oldEntries, old, objs, step)
 	count(&res, cs)
 	if err != nil {
 		res.Err = err
@@ -427,7 +438,48 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 	}
 	r.progressf("%s %s %s: created %d, configured %d, unchanged %d, pruned %d",
 		step, pp.Name, pp.Version, res.Created, res.Configured, res.Unchanged, res.Pruned)
-	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: inventory.Union(p.retained, newEntries)}
+	return res, &inventory.Inventory{Product: pp.Name, Version: pp.Version, Revision: plan.Revision, Fingerprint: fingerprint, Entries: inventory.Union(p.retained, inventory.EntriesOf(pp.Objects))}
+}
+
+// applyProduct records the inventory of what is about to be applied, then
+// applies objs, in a span "apply"; start is when the apply began.
+func (r *Reconciler) applyProduct(ctx context.Context, pp *ProductPlan, oldEntries []inventory.Entry, old *inventory.Inventory, objs []*unstructured.Unstructured, step string) (cs *ssa.ChangeSet, start time.Time, err error) {
+	ctx, span := tracing.Start(ctx, "apply", tracing.Product.String(pp.Name), tracing.Version.String(pp.Version), attribute.Int("syncd.objects", len(objs)))
+	defer func() {
+		if cs != nil {
+			span.SetAttributes(attribute.Int("syncd.changed", len(cs.Entries)))
+		}
+		tracing.End(span, err)
+	}()
+	newEntries := inventory.EntriesOf(pp.Objects)
+	// Record what is about to be applied before applying it, so a crash
+	// mid-apply leaves every object findable for the next prune.
+	pending := &inventory.Inventory{Product: pp.Name, Entries: inventory.Union(oldEntries, newEntries)}
+	if old != nil {
+		pending.Version, pending.Revision = old.Version, old.Revision
+	}
+	start = time.Now()
+	if !inventory.Same(pending, old) {
+		if err := r.inventory.Save(ctx, pending); err != nil {
+			return nil, start, err
+		}
+	}
+	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
+	start = time.Now()
+	cs, err = r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
+	return cs, start, err
+}
+
+// verifyErrors joins the verification failures of plan's products.
+func verifyErrors(plan *Plan) error {
+	var errs []error
+	for _, pp := range plan.Products {
+		var ve *verify.Error
+		if errors.As(pp.Err, &ve) || errors.Is(pp.Err, errNoImageVerifier) {
+			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, pp.Err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // knownConflicts returns the site's recorded conflicts by ID.

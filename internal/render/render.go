@@ -7,12 +7,15 @@ import (
 	"runtime"
 	"sort"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
+	"github.com/syncd-dev/syncd/internal/tracing"
 	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
@@ -63,7 +66,13 @@ func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range reqs {
+		span := func() trace.Span {
+			_, span := tracing.Start(ctx, "render", tracing.Site.String(reqs[i].Site), tracing.Product.String(reqs[i].Product),
+				tracing.Version.String(reqs[i].Version))
+			return span
+		}
 		if results[i].Err != nil {
+			tracing.End(span(), results[i].Err)
 			continue
 		}
 		g.Go(func() error {
@@ -71,7 +80,10 @@ func (r *Repo) RenderAll(ctx context.Context, reqs []Request) []Result {
 				results[i].Err = err
 				return nil
 			}
+			span := span()
 			objs, srcs, err := r.build(roots[i], files[i], reqs[i])
+			span.SetAttributes(attribute.Int("syncd.objects", len(objs)))
+			tracing.End(span, err)
 			results[i].Objects, results[i].Sources, results[i].Err = objs, srcs, err
 			return nil
 		})
