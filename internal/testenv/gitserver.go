@@ -121,6 +121,13 @@ func (s *GitServer) configText() string {
 		"X11Forwarding no",
 		"PermitUserEnvironment no",
 		"MaxStartups 100:30:200",
+		// sshd runs each Git command as `$SHELL -c git-upload-pack …`, and
+		// Debian's bash then sources the user's ~/.bashrc (it was started by
+		// sshd at shell level 1). A developer's rc file (pyenv init, say)
+		// costs a second per session and can hang on its own locks; at
+		// SHLVL=1 bash starts at level 2 and reads no rc file, as a Git
+		// host's restricted shell would.
+		"SetEnv SHLVL=1",
 		"LogLevel VERBOSE",
 		"",
 	}, "\n")
