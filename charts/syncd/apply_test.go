@@ -65,6 +65,9 @@ func TestChartAppliesToAPIServer(t *testing.T) {
 	}{
 		{"defaults", "syncd-system", requiredValues()},
 		{"custom", "fleet-agent", customValues()},
+		{"trust", "syncd-system", trustValues()},
+		{"trust from an existing Secret", "syncd-system", with(with(requiredValues(), "trust.existingSecret", "supply-chain"),
+			"trust.existingSecretKeys", []any{"allowed_signers", "signing_key", "registry-config.json", "status_identity"})},
 	} {
 		t.Run("dry-run "+tc.name, func(t *testing.T) {
 			r := mustRender(t, tc.vals, tc.namespace)

@@ -97,6 +97,18 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- if not (has .Values.logFormat (list "text" "json")) }}
 {{- fail (printf "logFormat %q: want text or json" .Values.logFormat) }}
 {{- end }}
+{{- if .Values.trust.existingSecret }}
+{{- if not .Values.trust.existingSecretKeys }}
+{{- fail (printf "trust.existingSecretKeys is required with trust.existingSecret: list the files Secret %s holds, of allowed_signers, signing_key, registry-config.json, status_identity (each one passes its flag)" .Values.trust.existingSecret) }}
+{{- end }}
+{{- $inline := dict "trust.allowedSigners" .Values.trust.allowedSigners "trust.signingKey" .Values.trust.signingKey "trust.registryCredentials" .Values.trust.registryCredentials "statusRepo.identity" .Values.statusRepo.identity }}
+{{- $file := dict "trust.allowedSigners" "allowed_signers" "trust.signingKey" "signing_key" "trust.registryCredentials" "registry-config.json" "statusRepo.identity" "status_identity" }}
+{{- range $value := keys $inline | sortAlpha }}
+{{- if get $inline $value }}
+{{- fail (printf "%s is set with trust.existingSecret: put it in Secret %s as the key %s (listed in trust.existingSecretKeys) instead" $value $.Values.trust.existingSecret (get $file $value)) }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if not .Values.git.existingSecret }}
 {{- $_ := required "git.identity is required: the deploy key's private key (--set-file git.identity=./key/identity from `syncd keygen --out ./key`), or name a Secret in git.existingSecret" .Values.git.identity }}
 {{- if not .Values.git.insecureSkipHostKeyCheck }}
@@ -105,7 +117,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end }}
 {{- end }}
 
-{{/* Whether the chart makes the supply-chain Secret <fullname>-trust (SPEC §7). */}}
+{{/* The files of the supply-chain Secret (SPEC §7) as a JSON list: those trust.existingSecretKeys names when trust.existingSecret is set, else one per supply-chain value given. Each file passes its flag. */}}
+{{- define "syncd.trustFiles" -}}
+{{- $files := list }}
+{{- if .Values.trust.existingSecret }}
+{{- $files = .Values.trust.existingSecretKeys }}
+{{- else }}
+{{- if .Values.trust.allowedSigners }}{{ $files = append $files "allowed_signers" }}{{ end }}
+{{- if .Values.trust.signingKey }}{{ $files = append $files "signing_key" }}{{ end }}
+{{- if .Values.trust.registryCredentials }}{{ $files = append $files "registry-config.json" }}{{ end }}
+{{- if .Values.statusRepo.identity }}{{ $files = append $files "status_identity" }}{{ end }}
+{{- end }}
+{{- toJson $files }}
+{{- end }}
+
+{{/* Whether a supply-chain Secret is mounted under /etc/syncd/trust. */}}
 {{- define "syncd.hasTrust" -}}
-{{- if or .Values.trust.allowedSigners .Values.trust.signingKey .Values.trust.registryCredentials .Values.statusRepo.identity }}true{{ end }}
+{{- if include "syncd.trustFiles" . | fromJsonArray }}true{{ end }}
+{{- end }}
+
+{{/* The supply-chain Secret: trust.existingSecret, else the chart's <fullname>-trust. */}}
+{{- define "syncd.trustSecretName" -}}
+{{- default (printf "%s-trust" (include "syncd.fullname" .)) .Values.trust.existingSecret }}
 {{- end }}
