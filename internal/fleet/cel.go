@@ -58,24 +58,31 @@ func newCELEnvs() (*celEnvs, error) {
 // document, recording type-check errors at their line. It returns nil on
 // failure.
 func (d *document) compileBool(env *cel.Env, p fieldPath, expr string) cel.Program {
+	prg, _ := d.compileBoolAST(env, p, expr)
+	return prg
+}
+
+// compileBoolAST is compileBool, also returning the checked expression
+// (nil on failure).
+func (d *document) compileBoolAST(env *cel.Env, p fieldPath, expr string) (cel.Program, *cel.Ast) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		for _, e := range iss.Errors() {
 			msg := strings.TrimSuffix(e.Message, " (in container '')")
 			d.errs = append(d.errs, &Error{File: d.file, Line: d.exprLine(p, e.Location.Line()), Field: p.String(), Msg: msg})
 		}
-		return nil
+		return nil, nil
 	}
 	if out := ast.OutputType(); !out.IsExactType(types.BoolType) && !out.IsExactType(types.DynType) {
 		d.errorf(p, "must evaluate to a bool, got %s", out)
-		return nil
+		return nil, nil
 	}
 	prg, err := env.Program(ast, cel.CostLimit(celCostLimit))
 	if err != nil {
 		d.errorf(p, "%v", err)
-		return nil
+		return nil, nil
 	}
-	return prg
+	return prg, ast
 }
 
 // exprLine returns the line, in the file, of line exprLine of the expression

@@ -34,8 +34,10 @@ type Policy struct {
 	Severity Severity `json:"severity,omitempty"`
 
 	scope, rule cel.Program
-	line        int // of the policy in fleet.yaml
-	index       int // in spec.policies
+	ruleAST     *cel.Ast // the checked rule, for Field
+	env         *cel.Env // the rule's environment
+	line        int      // of the policy in fleet.yaml
+	index       int      // in spec.policies
 	fieldLines  map[string]int
 }
 
@@ -117,7 +119,8 @@ func (d *document) checkPolicies(p fieldPath, policies []Policy, envs *celEnvs) 
 		if pol.Rule == "" {
 			d.errorf(pp.child("rule"), "required: a CEL expression over object and site, true when the object meets the policy")
 		} else {
-			pol.rule = d.compileBool(envs.policy, pp.child("rule"), pol.Rule)
+			pol.rule, pol.ruleAST = d.compileBoolAST(envs.policy, pp.child("rule"), pol.Rule)
+			pol.env = envs.policy
 		}
 		switch pol.Severity {
 		case "":

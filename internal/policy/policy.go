@@ -29,11 +29,27 @@ type Violation struct {
 	Object string `json:"object" yaml:"object"`
 	// Message says why: the rule is false, or it could not be evaluated.
 	Message string `json:"message" yaml:"message"`
+	// Field is the path of the object's field that decided the rule
+	// (fleet.Policy.Field), such as spec.template.spec.containers[0].image;
+	// empty when the rule read none.
+	Field string `json:"field,omitempty" yaml:"field,omitempty"`
+	// Source is where the object's Field (or the object) is written in the
+	// fleet repo, as FILE:LINE; empty when not known. Evaluate does not set
+	// it: it does not know the objects' sources.
+	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 }
 
-// String formats the violation on one line.
+// String formats the violation on one line, after its FILE:LINE and field
+// when known.
 func (v Violation) String() string {
-	return fmt.Sprintf("policy %s (%s): %s %s: %s", v.Policy, v.Severity, v.Product, v.Object, v.Message)
+	s := fmt.Sprintf("policy %s (%s): %s %s: %s", v.Policy, v.Severity, v.Product, v.Object, v.Message)
+	switch {
+	case v.Source != "" && v.Field != "":
+		return v.Source + ": " + v.Field + ": " + s
+	case v.Source != "":
+		return v.Source + ": " + s
+	}
+	return s
 }
 
 // Result is the outcome of evaluating a fleet's policies at one site.
@@ -113,7 +129,8 @@ func Evaluate(policies []fleet.Policy, site *fleet.Site, products map[string][]*
 				}
 				met = false
 				res.Violations = append(res.Violations, Violation{
-					Policy: p.Name, Severity: p.Severity, Product: product, Object: describe(obj), Message: msg,
+					Policy: p.Name, Severity: p.Severity, Product: product, Object: Describe(obj), Message: msg,
+					Field: p.Field(obj.Object, site),
 				})
 			}
 		}
@@ -155,7 +172,9 @@ func (e *BlockedError) Error() string {
 	return "blocked by policy: " + strings.Join(lines, "\n")
 }
 
-func describe(o *unstructured.Unstructured) string {
+// Describe names an object as violations do: Kind/namespace/name, or
+// Kind/name when it is cluster-scoped.
+func Describe(o *unstructured.Unstructured) string {
 	if o.GetNamespace() == "" {
 		return o.GetKind() + "/" + o.GetName()
 	}

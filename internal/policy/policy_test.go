@@ -84,6 +84,7 @@ func TestEvaluate(t *testing.T) {
 		site           string
 		products       map[string][]*unstructured.Unstructured
 		wantViolations []string
+		wantFields     []string
 		wantBlocked    []string
 		wantScore      int
 		wantApplicable int
@@ -101,6 +102,7 @@ func TestEvaluate(t *testing.T) {
 			site:           "cloud",
 			products:       map[string][]*unstructured.Unstructured{"app": {deployment("app", "registry.test/app:1", 1, false)}},
 			wantViolations: []string{"policy pinned (warn): app Deployment/ns/app: rule not met"},
+			wantFields:     []string{"spec.template.spec.containers[0].image"},
 			wantScore:      50,
 			wantApplicable: 2,
 		},
@@ -112,6 +114,7 @@ func TestEvaluate(t *testing.T) {
 				"other": {deployment("other", pinned, 1, false)},
 			},
 			wantViolations: []string{"policy no-privileged (block): app Deployment/ns/app: rule not met"},
+			wantFields:     []string{"spec.template.spec.containers[0].securityContext.privileged"},
 			wantBlocked:    []string{"app"},
 			wantScore:      50,
 			wantApplicable: 2,
@@ -123,6 +126,7 @@ func TestEvaluate(t *testing.T) {
 			wantViolations: []string{
 				"policy edge-replicas (block): app Deployment/ns/app: rule not met",
 			},
+			wantFields:     []string{"spec.replicas"},
 			wantBlocked:    []string{"app"},
 			wantScore:      67,
 			wantApplicable: 3,
@@ -137,12 +141,16 @@ func TestEvaluate(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res := policy.Evaluate(repo.Fleet.Spec.Policies, repo.Sites[tt.site], tt.products)
-			var got []string
+			var got, fields []string
 			for _, v := range res.Violations {
 				got = append(got, v.String())
+				fields = append(fields, v.Field)
 			}
 			if strings.Join(got, "\n") != strings.Join(tt.wantViolations, "\n") {
 				t.Errorf("violations:\n got: %q\nwant: %q", got, tt.wantViolations)
+			}
+			if strings.Join(fields, "\n") != strings.Join(tt.wantFields, "\n") {
+				t.Errorf("fields:\n got: %q\nwant: %q", fields, tt.wantFields)
 			}
 			var blocked []string
 			for _, p := range []string{"app", "other"} {
@@ -187,5 +195,21 @@ func TestNoScoreWithoutApplicablePolicy(t *testing.T) {
 	var nilRes *policy.Result
 	if _, ok := nilRes.Score(); ok {
 		t.Error("nil result has a score")
+	}
+}
+
+func TestViolationString(t *testing.T) {
+	v := policy.Violation{Policy: "p", Severity: fleet.SeverityBlock, Product: "web", Object: "Deployment/ns/web", Message: "rule not met"}
+	for _, tc := range []struct {
+		source, field, want string
+	}{
+		{"", "spec.replicas", "policy p (block): web Deployment/ns/web: rule not met"},
+		{"products/web/releases/1.0.0/deployment.yaml:3", "", "products/web/releases/1.0.0/deployment.yaml:3: policy p (block): web Deployment/ns/web: rule not met"},
+		{"products/web/releases/1.0.0/deployment.yaml:6", "spec.replicas", "products/web/releases/1.0.0/deployment.yaml:6: spec.replicas: policy p (block): web Deployment/ns/web: rule not met"},
+	} {
+		v.Source, v.Field = tc.source, tc.field
+		if got := v.String(); got != tc.want {
+			t.Errorf("String() = %q, want %q", got, tc.want)
+		}
 	}
 }

@@ -67,7 +67,7 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 	}
 	cs, err := r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
 	if err != nil {
-		return res, err
+		return res, locateApplyError(err, &one, r.servedKind)
 	}
 	if len(cs.Entries) > 0 {
 		res.Action = cs.Entries[0].Action.String()

@@ -54,6 +54,10 @@ type ProductPlan struct {
 	VersionNote string
 	// Objects are the rendered objects.
 	Objects []*unstructured.Unstructured
+	// Sources say where in the fleet repo the objects are written, so that
+	// an error about one (an apply refused, a policy violated, an object
+	// another product renders too) names its file and line.
+	Sources render.Sources
 	// NotDeployed, when set, says why the product has no version here.
 	NotDeployed string
 	// Held, when set, says why the product is held back (a dependency).
@@ -236,7 +240,7 @@ func renderProducts(ctx context.Context, r Renderer, repo *fleet.Repo, site stri
 	}
 	for _, res := range results {
 		pp := byName[res.Request.Product]
-		pp.Objects, pp.Err = res.Objects, res.Err
+		pp.Objects, pp.Sources, pp.Err = res.Objects, res.Sources, res.Err
 	}
 	return ctx.Err()
 }

@@ -1,6 +1,8 @@
 package reconcile
 
 import (
+	"fmt"
+
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncd-dev/syncd/internal/fleet"
@@ -22,12 +24,35 @@ func checkPolicies(policies []fleet.Policy, site *fleet.Site, byName map[string]
 		}
 	}
 	res := policy.Evaluate(policies, site, rendered)
+	locateViolations(res.Violations, byName)
 	for name := range rendered {
 		if blocking := res.Blocking(name); len(blocking) > 0 {
 			byName[name].Err = &policy.BlockedError{Violations: blocking}
 		}
 	}
 	return res
+}
+
+// locateViolations sets the Source of each violation: the file and line of
+// the field that decided the rule, or of the object when the field is not
+// in the file.
+func locateViolations(vs []policy.Violation, byName map[string]*ProductPlan) {
+	for i := range vs {
+		pp := byName[vs[i].Product]
+		if pp == nil {
+			continue
+		}
+		for _, o := range pp.Objects {
+			if policy.Describe(o) != vs[i].Object {
+				continue
+			}
+			if src, ok := pp.Sources.Of(o); ok {
+				at := src.At(vs[i].Field, nil)
+				vs[i].Source = fmt.Sprintf("%s:%d", at.File, at.Line)
+			}
+			break
+		}
+	}
 }
 
 // reportWarnings writes one progress line per warn-severity violation: the

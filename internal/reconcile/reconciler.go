@@ -78,6 +78,7 @@ type Reconciler struct {
 	conflicts  *conflict.Store
 	client     client.Client
 	reader     client.Reader
+	mapper     meta.RESTMapper
 
 	keyMu sync.Mutex
 	key   []byte // the site's value key (valueKey), once loaded
@@ -100,6 +101,7 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 		conflicts: conflict.NewStore(c, cfg.Namespace),
 		client:    c,
 		reader:    c,
+		mapper:    mapper,
 	}
 }
 
@@ -409,6 +411,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 	cs, start, err := r.applyProduct(ctx, pp, oldEntries, old, objs, step)
 	count(&res, cs)
 	if err != nil {
+		err = locateApplyError(err, pp, r.servedKind)
 		res.Err = err
 		r.progressf("%s %s %s: apply failed, nothing pruned: %v", step, pp.Name, pp.Version, err)
 		log.Error("apply failed", "error", err)

@@ -3,9 +3,9 @@ package render
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -25,9 +25,12 @@ type Source struct {
 	doc *yaml.Node // the object's mapping node
 }
 
-// FieldLine returns the line of the field at path (such as
-// spec.template.spec.containers[0].image or .spec.replicas), or of its
-// nearest parent that exists in the file.
+// FieldLine returns the line of the field at path, or of its nearest parent
+// that exists in the file (the document's line when none does). path is a
+// field path as the API server and structured-merge-diff write them:
+// spec.template.spec.containers[0].image, .spec.replicas,
+// metadata.labels[app] (a map key), or
+// .spec.template.spec.containers[name="app"].image (a list element by key).
 func (s Source) FieldLine(fieldPath string) int {
 	n, line := s.doc, s.Line
 	for _, elem := range splitFieldPath(fieldPath) {
@@ -36,10 +39,18 @@ func (s Source) FieldLine(fieldPath string) int {
 		}
 		var next *yaml.Node
 		switch {
-		case elem.index >= 0 && n.Kind == yaml.SequenceNode && elem.index < len(n.Content):
-			next = n.Content[elem.index]
-			line = next.Line
-		case elem.index < 0 && n.Kind == yaml.MappingNode:
+		case n.Kind == yaml.SequenceNode && elem.index >= 0:
+			if elem.index < len(n.Content) {
+				next = n.Content[elem.index]
+			}
+		case n.Kind == yaml.SequenceNode && elem.keys != nil:
+			for _, item := range n.Content {
+				if matches(item, elem.keys) {
+					next = item
+					break
+				}
+			}
+		case n.Kind == yaml.MappingNode && elem.index < 0 && elem.keys == nil:
 			for i := 0; i+1 < len(n.Content); i += 2 {
 				if n.Content[i].Value == elem.name {
 					line, next = n.Content[i].Line, n.Content[i+1]
@@ -47,41 +58,159 @@ func (s Source) FieldLine(fieldPath string) int {
 				}
 			}
 		}
+		if next != nil && n.Kind == yaml.SequenceNode {
+			line = next.Line
+		}
 		n = next
 	}
 	return line
 }
 
-type pathElem struct {
-	name  string
-	index int // -1 for a name
-}
-
-var indexSuffix = regexp.MustCompile(`^(.*)\[(\d+)\]$`)
-
-// splitFieldPath splits a.b[0].c into a, b, [0], c.
-func splitFieldPath(p string) []pathElem {
-	var out []pathElem
-	for _, part := range strings.Split(strings.TrimPrefix(p, "."), ".") {
-		var idx []int
-		for {
-			m := indexSuffix.FindStringSubmatch(part)
-			if m == nil {
-				break
-			}
-			i, _ := strconv.Atoi(m[2])
-			idx = append([]int{i}, idx...)
-			part = m[1]
-		}
-		if part != "" {
-			out = append(out, pathElem{name: part, index: -1})
-		}
-		for _, i := range idx {
-			out = append(out, pathElem{index: i})
+// matches reports whether the list item n has every key of keys (a
+// key="value" selector; the empty key selects a scalar item by value).
+func matches(n *yaml.Node, keys map[string]string) bool {
+	if v, ok := keys[""]; ok {
+		return n.Kind == yaml.ScalarNode && n.Value == v
+	}
+	for k, v := range keys {
+		if scalarAt(n, k) != v {
+			return false
 		}
 	}
+	return true
+}
+
+// pathElem is one step of a field path: a field or map key (name), a list
+// index (index >= 0) or a list element selected by its keys.
+type pathElem struct {
+	name  string
+	index int // -1 unless an index
+	keys  map[string]string
+}
+
+// splitFieldPath splits a.b[0].c[k="v"][key] into a, b, [0], c, [k="v"],
+// key. A malformed bracket ends the path there.
+func splitFieldPath(p string) []pathElem {
+	var out []pathElem
+	name := func(s string) {
+		if s != "" {
+			out = append(out, pathElem{name: s, index: -1})
+		}
+	}
+	start := 0
+	for i := 0; i < len(p); i++ {
+		switch p[i] {
+		case '.':
+			name(p[start:i])
+			start = i + 1
+		case '[':
+			name(p[start:i])
+			end := closingBracket(p, i)
+			if end < 0 {
+				return out
+			}
+			out = append(out, bracket(p[i+1:end]))
+			i, start = end, end+1
+		}
+	}
+	name(p[start:])
 	return out
 }
+
+// closingBracket returns the index of the ] that closes the [ at open,
+// skipping quoted strings; -1 when there is none.
+func closingBracket(p string, open int) int {
+	quoted := false
+	for i := open + 1; i < len(p); i++ {
+		switch {
+		case p[i] == '\\' && quoted:
+			i++
+		case p[i] == '"':
+			quoted = !quoted
+		case p[i] == ']' && !quoted:
+			return i
+		}
+	}
+	return -1
+}
+
+// bracket parses the inside of [...]: an index, key="value" pairs (values
+// quoted as JSON) or a map key.
+func bracket(s string) pathElem {
+	if i, err := strconv.Atoi(s); err == nil && i >= 0 {
+		return pathElem{index: i}
+	}
+	if !strings.Contains(s, "=") {
+		return pathElem{name: unquote(s), index: -1}
+	}
+	keys := map[string]string{}
+	for _, pair := range splitPairs(s) {
+		k, v, _ := strings.Cut(pair, "=")
+		keys[k] = unquote(v)
+	}
+	return pathElem{index: -1, keys: keys}
+}
+
+// splitPairs splits a="x",b="y" at the commas outside quotes.
+func splitPairs(s string) []string {
+	var out []string
+	quoted, start := false, 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && quoted:
+			i++
+		case s[i] == '"':
+			quoted = !quoted
+		case s[i] == ',' && !quoted:
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// unquote returns the JSON string s unquoted, or s as is.
+func unquote(s string) string {
+	if u, err := strconv.Unquote(s); err == nil {
+		return u
+	}
+	return s
+}
+
+// At places err, an error about the object, at field of the object (a
+// path as FieldLine takes), or at the object's document when field is
+// empty.
+func (s Source) At(field string, err error) *FieldError {
+	line := s.Line
+	if field != "" {
+		line = s.FieldLine(field)
+	}
+	return &FieldError{File: s.File, Line: line, Field: strings.TrimPrefix(field, "."), Err: err}
+}
+
+// FieldError is an error about a rendered object, at the file and line of
+// the fleet repo where the object, or the field the error blames, is
+// written.
+type FieldError struct {
+	// File is the repo-relative path of the YAML file; Line is 1-based.
+	File string
+	Line int
+	// Field is the path of the field blamed; empty for the whole object.
+	Field string
+	// Err is the error.
+	Err error
+}
+
+// Error formats the error as FILE:LINE: FIELD: ERR.
+func (e *FieldError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s:%d: %v", e.File, e.Line, e.Err)
+	}
+	return fmt.Sprintf("%s:%d: %s: %v", e.File, e.Line, e.Field, e.Err)
+}
+
+// Unwrap returns the error.
+func (e *FieldError) Unwrap() error { return e.Err }
 
 // Sources are the sources of a render's objects, by ObjectKey.
 type Sources map[string]Source

@@ -1,0 +1,58 @@
+package render
+
+import "testing"
+
+func TestSourceFieldLine(t *testing.T) {
+	const manifest = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 1
+  template:
+    spec:
+      containers:
+        - name: sidecar
+          image: proxy:1
+        - name: app
+          image: web:1
+          ports:
+            - containerPort: 80
+              protocol: TCP
+      finalizers: [a, b]
+`
+	docs := documents([]byte(manifest))
+	if len(docs) != 1 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	src := Source{File: "deployment.yaml", Line: docs[0].Line, doc: docs[0]}
+	for _, tc := range []struct {
+		path string
+		want int
+	}{
+		{"kind", 2},
+		{"apiVersion", 1},
+		{".spec.replicas", 8},
+		{"spec.replicas", 8},
+		{"spec.template.spec.containers[1].image", 15},
+		{"spec.template.spec.containers[0]", 12},
+		{`.spec.template.spec.containers[name="app"].image`, 15},
+		{`.spec.template.spec.containers[name="app"].ports[containerPort=80,protocol="TCP"].protocol`, 18},
+		{`spec.template.spec.finalizers[="b"]`, 19},
+		{"metadata.labels[app]", 6},
+		{`metadata.labels["app"]`, 6},
+		// Missing fields: the nearest parent that exists.
+		{"spec.replicaz", 7},
+		{"spec.template.spec.containers[5].image", 11},
+		{`spec.template.spec.containers[name="nosuch"].image`, 11},
+		{"nosuch.field", 1},
+		{"spec.template.spec.containers[name=", 11},
+		{"", 1},
+	} {
+		if got := src.FieldLine(tc.path); got != tc.want {
+			t.Errorf("FieldLine(%q) = %d, want %d", tc.path, got, tc.want)
+		}
+	}
+}
