@@ -57,9 +57,9 @@ test: testbin
 unit:
 	go test -short $(GO_TEST_FLAGS) ./...
 
-## e2e: promotion end to end across three `syncd run` daemons, each with its own control plane (minutes; not in `make test` yet)
+## e2e: promotion end to end across three `syncd run` daemons, each with its own control plane (about a minute; also part of `make test`)
 e2e: testbin
-	SYNCD_E2E=1 go test $(GO_TEST_FLAGS) -v -run TestPromotionFlowsAndRecallRollsBack ./internal/e2e/
+	go test $(GO_TEST_FLAGS) -v -run TestPromotionFlowsAndRecallRollsBack ./internal/e2e/
 
 ## lint: gofmt and go vet
 lint:

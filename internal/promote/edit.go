@@ -27,7 +27,7 @@ func SetChannel(data []byte, channel, version string) ([]byte, error) {
 // yet) with spec.recalled true and spec.reason set, keeping the rest.
 func MarkRecalled(data []byte, product, version, reason string) ([]byte, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		data = fmt.Appendf(nil, "apiVersion: syncd.dev/v1alpha1\nkind: Release\nmetadata:\n  name: %s-%s\nspec: {}\n", product, version)
+		data = fmt.Appendf(nil, "apiVersion: syncd.dev/v1alpha1\nkind: Release\nmetadata:\n  name: %s-%s\nspec:\n  recalled: false\n", product, version)
 	}
 	doc, err := parseDoc(data)
 	if err != nil {

@@ -64,7 +64,7 @@ spec:
 		t.Errorf("MarkRecalled =\n%s (%v)\nwant\n%s", got, err, want)
 	}
 	got, err = MarkRecalled(nil, "web", "1.2.0", "broken: yes")
-	want = "apiVersion: syncd.dev/v1alpha1\nkind: Release\nmetadata:\n  name: web-1.2.0\nspec: {recalled: true, reason: 'broken: yes'}\n"
+	want = "apiVersion: syncd.dev/v1alpha1\nkind: Release\nmetadata:\n  name: web-1.2.0\nspec:\n  recalled: true\n  reason: 'broken: yes'\n"
 	if err != nil || string(got) != want {
 		t.Errorf("MarkRecalled(new) =\n%s (%v)\nwant\n%s", got, err, want)
 	}
