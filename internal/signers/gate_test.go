@@ -7,6 +7,8 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
+
+	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 // TestGate walks a branch whose head is signed by an allowed key, then by an
@@ -43,6 +45,7 @@ func TestGate(t *testing.T) {
 	signed := gitCommit(t, repoDir, allowedKey, "signed")
 	unknown := gitCommit(t, repoDir, otherKey, "by an intruder")
 	unsigned := gitCommit(t, repoDir, "", "unsigned")
+	openPGP := testenv.CommitAllOpenPGP(t, repoDir, "signed with OpenPGP")
 	signedAgain := gitCommit(t, repoDir, allowedKey, "signed again")
 
 	g := NewGate(as, "")
@@ -54,6 +57,7 @@ func TestGate(t *testing.T) {
 		{"signed by an allowed key", signed, signed, false},
 		{"signed by an unknown key", unknown, signed, true},
 		{"unsigned after a signed one", unsigned, signed, true},
+		{"signed with OpenPGP", openPGP, signed, true},
 		{"signed again", signedAgain, signedAgain, false},
 	}
 	for _, s := range steps {

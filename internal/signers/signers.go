@@ -169,15 +169,42 @@ func (s *Signer) allows(namespace string) bool {
 	return false
 }
 
+// ErrOpenPGP is the error of a commit signed with OpenPGP (git's default
+// gpg.format): such signatures are not verified yet, so the commit is
+// refused like an unsigned one.
+var ErrOpenPGP = errors.New("OpenPGP commit signatures are not supported yet: sign with an SSH key (git -c gpg.format=ssh commit -S) listed in the allowed signers")
+
+// signatureFormat names the format of an armored commit signature by its
+// first line: "ssh", "openpgp", "x509" or "" for an unknown one.
+func signatureFormat(sig string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(sig), "\n")
+	switch strings.TrimSpace(first) {
+	case "-----BEGIN SSH SIGNATURE-----":
+		return "ssh"
+	case "-----BEGIN PGP SIGNATURE-----", "-----BEGIN PGP MESSAGE-----":
+		return "openpgp"
+	case "-----BEGIN SIGNED MESSAGE-----":
+		return "x509"
+	}
+	return ""
+}
+
 // VerifyCommit checks that c carries an SSH signature by an allowed signer
-// and returns that signer. Unsigned commits, OpenPGP signatures (not
-// supported yet), unknown keys and bad signatures are errors.
+// and returns that signer. Unsigned commits, OpenPGP signatures (ErrOpenPGP,
+// not supported yet), X.509 signatures, unknown keys and bad signatures are
+// errors.
 func (a *AllowedSigners) VerifyCommit(c *object.Commit) (*Signer, error) {
 	if c.PGPSignature == "" {
 		return nil, fmt.Errorf("commit %s is not signed", c.Hash)
 	}
-	if !strings.Contains(c.PGPSignature, "BEGIN SSH SIGNATURE") {
-		return nil, fmt.Errorf("commit %s: OpenPGP signatures: not supported yet (sign with gpg.format=ssh)", c.Hash)
+	switch signatureFormat(c.PGPSignature) {
+	case "ssh":
+	case "openpgp":
+		return nil, fmt.Errorf("commit %s is signed with OpenPGP: %w", c.Hash, ErrOpenPGP)
+	case "x509":
+		return nil, fmt.Errorf("commit %s is signed with X.509 (gpg.format=x509): only SSH signatures are supported", c.Hash)
+	default:
+		return nil, fmt.Errorf("commit %s carries a signature of an unknown format: only SSH signatures are supported", c.Hash)
 	}
 	sig, err := sshsig.Unarmor([]byte(c.PGPSignature))
 	if err != nil {

@@ -1,6 +1,7 @@
 package signers
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+
+	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
 // sshKey makes an ed25519 key pair with ssh-keygen and returns the private
@@ -64,14 +67,19 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 	}
 	tests := []struct {
 		name, key, wantErr string
+		openPGP            bool
 	}{
 		{name: "signed by an allowed key", key: allowedKey},
 		{name: "signed by an unknown key", key: otherKey, wantErr: "not an allowed signer"},
 		{name: "unsigned after a signed one", wantErr: "is not signed"},
+		{name: "signed with OpenPGP", openPGP: true, wantErr: "is signed with OpenPGP: OpenPGP commit signatures are not supported yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			id := gitCommit(t, repoDir, tt.key, tt.name)
+			if tt.openPGP {
+				id = testenv.CommitAllOpenPGP(t, repoDir, tt.name)
+			}
 			repo, err := git.PlainOpen(repoDir)
 			if err != nil {
 				t.Fatal(err)
@@ -88,6 +96,8 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 				t.Errorf("signer = %+v", s)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("VerifyCommit error = %v, want %q", err, tt.wantErr)
+			case tt.openPGP != errors.Is(err, ErrOpenPGP):
+				t.Errorf("VerifyCommit error = %v: errors.Is(ErrOpenPGP) = %v, want %v", err, !tt.openPGP, tt.openPGP)
 			}
 		})
 	}
@@ -119,3 +129,19 @@ func FuzzParse(f *testing.F) {
 }
 
 func plumbingHash(id string) plumbing.Hash { return plumbing.NewHash(id) }
+
+func TestSignatureFormat(t *testing.T) {
+	for _, tt := range []struct{ sig, want string }{
+		{"-----BEGIN SSH SIGNATURE-----\nU1NIU0lH\n-----END SSH SIGNATURE-----\n", "ssh"},
+		{"-----BEGIN PGP SIGNATURE-----\n\niQEz\n-----END PGP SIGNATURE-----\n", "openpgp"},
+		{"-----BEGIN PGP MESSAGE-----\nowE\n-----END PGP MESSAGE-----", "openpgp"},
+		{"-----BEGIN SIGNED MESSAGE-----\nMIAG\n-----END SIGNED MESSAGE-----\n", "x509"},
+		// A PGP signature that mentions SSH further down is still OpenPGP.
+		{"-----BEGIN PGP SIGNATURE-----\nComment: BEGIN SSH SIGNATURE\n-----END PGP SIGNATURE-----\n", "openpgp"},
+		{"garbage", ""},
+	} {
+		if got := signatureFormat(tt.sig); got != tt.want {
+			t.Errorf("signatureFormat(%q) = %q, want %q", tt.sig, got, tt.want)
+		}
+	}
+}
