@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -82,6 +83,18 @@ func TestInterruptLeavesNoProcess(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "cosign signature verified, digest pinned") {
 		t.Errorf("the demo's signed product does not run verified images:\n%s", out.String())
+	}
+	// The site verifies the fleet repo's head, signed with the demo's
+	// release key or, once the promoter committed, with the promoter's.
+	verified := regexp.MustCompile(`site edge-store-042: commit verification: head [0-9a-f]+ verified, signed by (` +
+		regexp.QuoteMeta(releaseSigner) + `|promoter@edge-store-042) \(SHA256:`)
+	if !verified.MatchString(out.String()) {
+		t.Errorf("the demo's site does not say it verified the head's signature:\n%s", out.String())
+	}
+	// Its report is read only when signed with the key of its site.pub: the
+	// ready line above needs it, and no report was ignored.
+	if strings.Contains(out.String(), "cannot read a status report") {
+		t.Errorf("a status report was not read (unsigned, or signed by another key than site.pub?):\n%s", out.String())
 	}
 	started = descendants(cmd.Process.Pid)
 	for _, want := range []string{"etcd", "kube-apiserver", "kube-controller", "kube-scheduler", "kwok", "sshd", "syncd"} {

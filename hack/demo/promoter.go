@@ -26,6 +26,8 @@ func (d *demo) runPromoter(ctx context.Context, every time.Duration) (<-chan str
 		URL: d.url, IdentityFile: d.git.DeployKey.PrivatePath, KnownHostsFile: d.git.KnownHosts,
 		CacheDir: filepath.Join(d.work, "promoter-cache"),
 		Author:   gitsource.Signature{Name: "syncd promoter", Email: "promoter@syncd.dev"},
+		// Its bumps are signed with the first site's key, an allowed signer.
+		SigningKey: d.trust.siteKeys[d.opts.sites[0]].PrivatePath,
 	})
 	if err != nil {
 		return nil, err

@@ -106,8 +106,10 @@ func siteViewOf(r *status.Report) siteView {
 // readFleet reads the branches and the status reports of the bare
 // repository gitDir (the demo owns the Git server, so it reads its disk).
 // Reports are parsed again only when their branch moved: cache holds the
-// last parse by commit. A report that cannot be read is named in errs.
-func readFleet(gitDir string, cache map[string]siteView) (v fleetView, errs []string, err error) {
+// last parse by commit. With trust, a report is read only when signed by its
+// site's key, as the promoter reads them. A report that cannot be read is
+// named in errs.
+func readFleet(gitDir string, cache map[string]siteView, trust *trust) (v fleetView, errs []string, err error) {
 	out, err := testenv.RunGit(gitDir, nil, "for-each-ref", "--format=%(objectname) %(refname:lstrip=2)", "refs/heads/")
 	if err != nil {
 		return v, nil, err
@@ -126,6 +128,12 @@ func readFleet(gitDir string, cache map[string]siteView) (v fleetView, errs []st
 		if sv, ok := cache[commit]; ok {
 			v.Sites[site] = sv
 			continue
+		}
+		if trust != nil {
+			if err := trust.checkReport(gitDir, site, commit); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", site, err))
+				continue
+			}
 		}
 		data, err := testenv.RunGit(gitDir, nil, "cat-file", "blob", commit+":"+status.ReportFile)
 		if err != nil {
