@@ -245,13 +245,15 @@ var corpusCases = []corpusCase{
 	{name: "release-file-over-size-limit", edits: []edit{{file: webRelease + "/big.yaml", size: 16<<20 + 1}}, blocked: web,
 		want: []string{webRelease + "/big.yaml", "limit"}, noLine: true},
 	{name: "release-object-of-another-product", edits: []edit{write(webRelease+"/configmap.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-config\n  namespace: corpus-api\ndata:\n  rev: stolen\n")}, blocked: web,
-		want: []string{webRelease + "/configmap.yaml:4:", "api"}, known: "an object rendered by two products is not detected"},
-	{name: "release-cluster-scoped-object", edits: []edit{
-		write(webRelease+"/role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: corpus-web-admin\nrules: []\n"),
+		want: []string{webRelease + "/configmap.yaml:4:", "api"}},
+	// Any product may render cluster-scoped objects (docs/fleet-repo.md);
+	// a namespace written on one is refused.
+	{name: "release-cluster-scoped-object-with-namespace", edits: []edit{
+		write(webRelease+"/role.yaml", "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: corpus-web-admin\n  namespace: corpus-web\nrules: []\n"),
 		replace(webKust, "  - deployment.yaml", "  - deployment.yaml\n  - role.yaml")}, blocked: web,
-		want: []string{webRelease + "/role.yaml:2:", "cluster-scoped"}, known: "no rule yet"},
+		want: []string{webRelease + "/role.yaml:5: metadata.namespace:", "cluster-scoped"}},
 	{name: "release-too-many-objects", edits: []edit{manyObjects(webRelease, 5001), replace(webKust, "  - deployment.yaml", "  - deployment.yaml\n  - many.yaml")}, blocked: web,
-		want: []string{webRelease, "objects"}, noLine: true, known: "no limit yet"},
+		want: []string{webRelease, "objects"}, noLine: true},
 }
 
 // manyObjects writes dir/many.yaml with n ConfigMaps.

@@ -60,7 +60,20 @@ func (r *Reconciler) Plan(ctx context.Context, fsys fs.FS, revision string, hist
 	if err := g.gate(ctx, plan); err != nil {
 		return nil, err
 	}
+	// An object two products render stays with the one that owns it; what
+	// depends on a product blocked for it is held back.
+	claimObjects(plan.Products, inventoryOwners(applied))
+	holdBack(byProductName(plan.Products))
 	return plan, nil
+}
+
+// byProductName indexes products by name.
+func byProductName(products []*ProductPlan) map[string]*ProductPlan {
+	byName := make(map[string]*ProductPlan, len(products))
+	for _, pp := range products {
+		byName[pp.Name] = pp
+	}
+	return byName
 }
 
 // now is the reconciler's clock.
@@ -113,11 +126,7 @@ func (g *gater) gate(ctx context.Context, plan *Plan) error {
 			plan.Products = append(plan.Products, g.hold(ctx, name, &Waiting{Hold: *hold, Change: "removal"}))
 		}
 	}
-	byName := make(map[string]*ProductPlan, len(plan.Products))
-	for _, pp := range plan.Products {
-		byName[pp.Name] = pp
-	}
-	holdBack(byName)
+	holdBack(byProductName(plan.Products))
 	return nil
 }
 

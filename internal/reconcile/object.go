@@ -95,14 +95,24 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 	return res, nil
 }
 
-// find returns the product and rendered object of id, or nil.
+// find returns the product and rendered object of id, or nil. When several
+// products render id (all but its owner are blocked), an unblocked one wins.
 func (p *Plan) find(id object.ObjMetadata) (*ProductPlan, *unstructured.Unstructured) {
+	var firstPP *ProductPlan
+	var firstObj *unstructured.Unstructured
 	for _, pp := range p.Products {
 		for _, o := range pp.Objects {
-			if object.UnstructuredToObjMetadata(o) == id {
+			if object.UnstructuredToObjMetadata(o) != id {
+				continue
+			}
+			if !pp.Blocked() {
 				return pp, o
 			}
+			if firstPP == nil {
+				firstPP, firstObj = pp, o
+			}
+			break
 		}
 	}
-	return nil, nil
+	return firstPP, firstObj
 }

@@ -26,6 +26,12 @@ const (
 	LabelVersion = wellknown.LabelVersion
 )
 
+// MaxObjects bounds the objects one product renders for one site (its
+// release with the site's Component): a larger render is refused, so a
+// generator gone wrong cannot flood a cluster, and an inventory stays small
+// enough to store.
+const MaxObjects = 5000
+
 // Request names one product release to render for one site.
 type Request struct {
 	// Site and Product name what is rendered; Version is the release.
@@ -179,6 +185,9 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 		}
 		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
 	}
+	if err := tooManyObjects(req, resMap.Size()); err != nil {
+		return nil, nil, err
+	}
 	declared := r.declared(files)
 	from := map[*unstructured.Unstructured]Source{}
 	objs := make([]*unstructured.Unstructured, 0, resMap.Size())
@@ -206,12 +215,42 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 	if len(objs) == 0 {
 		return nil, nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
 	}
+	if err := clusterScopedNamespaces(objs, from); err != nil {
+		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
+	}
 	finish(objs, req)
 	srcs := make(Sources, len(from))
 	for o, src := range from {
 		srcs[ObjectKey(o)] = src
 	}
 	return objs, srcs, nil
+}
+
+// tooManyObjects refuses a render of n objects above MaxObjects.
+func tooManyObjects(req Request, n int) error {
+	if n <= MaxObjects {
+		return nil
+	}
+	return fmt.Errorf("kustomize build %s: product %s renders %d objects, more than the limit of %d objects per product", req.ReleaseDir, req.Product, n, MaxObjects)
+}
+
+// clusterScopedNamespaces refuses a cluster-scoped object whose file writes
+// metadata.namespace (the API server would drop it, and syncd would track an
+// object that does not exist), placed at that line; a namespace a kustomize
+// transformer gave a cluster-scoped custom kind is removed.
+func clusterScopedNamespaces(objs []*unstructured.Unstructured, from map[*unstructured.Unstructured]Source) error {
+	scopes := newScopes(objs)
+	for _, o := range objs {
+		if o.GetNamespace() == "" || scopes.namespaced(o) {
+			continue
+		}
+		if src, ok := from[o]; ok && src.Declares("metadata.namespace") {
+			return src.At("metadata.namespace", fmt.Errorf("%s %s is cluster-scoped: it takes no namespace; remove metadata.namespace %q",
+				o.GetKind(), o.GetName(), o.GetNamespace()))
+		}
+		o.SetNamespace("")
+	}
+	return nil
 }
 
 // finish labels the objects, defaults their namespace and sorts them.

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -229,4 +230,68 @@ func unstructuredInt(obj map[string]any, fields ...string) (int64, bool, error) 
 		return int64(v), true, nil
 	}
 	return 0, false, nil
+}
+
+func TestTooManyObjects(t *testing.T) {
+	req := Request{Product: "many", ReleaseDir: "products/many/releases/1.0.0"}
+	for _, tc := range []struct {
+		n       int
+		wantErr string
+	}{
+		{1, ""},
+		{MaxObjects, ""},
+		{MaxObjects + 1, fmt.Sprintf("kustomize build products/many/releases/1.0.0: product many renders %d objects, more than the limit of %d objects per product", MaxObjects+1, MaxObjects)},
+	} {
+		err := tooManyObjects(req, tc.n)
+		if got := fmt.Sprint(err); tc.wantErr == "" && err != nil || tc.wantErr != "" && got != tc.wantErr {
+			t.Errorf("tooManyObjects(%d) = %v, want %q", tc.n, err, tc.wantErr)
+		}
+	}
+	// The limit users read is the one enforced.
+	doc, err := os.ReadFile("../../docs/fleet-repo.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("At most %d objects per product", MaxObjects); !strings.Contains(string(doc), want) {
+		t.Errorf("docs/fleet-repo.md does not say %q", want)
+	}
+}
+
+func TestRenderClusterScopedNamespace(t *testing.T) {
+	const crd = `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Cluster
+  names: {kind: Widget, plural: widgets}
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+`
+	repo, err := LoadRepo(fstest.MapFS{
+		"products/bad/releases/1.0.0/kustomization.yaml":  file("resources: [role.yaml]\n"),
+		"products/bad/releases/1.0.0/role.yaml":           file("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n  namespace: shop\nrules: []\n"),
+		"products/good/releases/1.0.0/kustomization.yaml": file("namespace: shop\nresources: [crd.yaml, widget.yaml, role.yaml]\n"),
+		"products/good/releases/1.0.0/crd.yaml":           file(crd),
+		"products/good/releases/1.0.0/widget.yaml":        file("apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n"),
+		"products/good/releases/1.0.0/role.yaml":          file("apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: reader}\nrules: []\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = repo.Render(context.Background(), Request{Site: "s", Product: "bad", Version: "1.0.0", ReleaseDir: "products/bad/releases/1.0.0", Namespace: "shop"})
+	want := `kustomize build products/bad/releases/1.0.0: products/bad/releases/1.0.0/role.yaml:5: metadata.namespace: ClusterRole reader is cluster-scoped: it takes no namespace; remove metadata.namespace "shop"`
+	if err == nil || err.Error() != want {
+		t.Errorf("a namespace written on a cluster-scoped object: %v\nwant %s", err, want)
+	}
+	// Cluster-scoped objects are allowed; a namespace the kustomization
+	// gives a cluster-scoped custom kind is dropped.
+	objs, err := repo.Render(context.Background(), Request{Site: "s", Product: "good", Version: "1.0.0", ReleaseDir: "products/good/releases/1.0.0", Namespace: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if o.GetNamespace() != "" {
+			t.Errorf("%s/%s has namespace %q, want none: it is cluster-scoped", o.GetKind(), o.GetName(), o.GetNamespace())
+		}
+	}
 }

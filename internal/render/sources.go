@@ -32,10 +32,24 @@ type Source struct {
 // metadata.labels[app] (a map key), or
 // .spec.template.spec.containers[name="app"].image (a list element by key).
 func (s Source) FieldLine(fieldPath string) int {
+	line, _ := s.field(fieldPath)
+	return line
+}
+
+// Declares reports whether the object's document writes the field at
+// fieldPath (a path as FieldLine takes).
+func (s Source) Declares(fieldPath string) bool {
+	_, found := s.field(fieldPath)
+	return found
+}
+
+// field returns the line of the field at fieldPath, or of its nearest
+// parent in the file, and whether the field itself is there.
+func (s Source) field(fieldPath string) (int, bool) {
 	n, line := s.doc, s.Line
 	for _, elem := range splitFieldPath(fieldPath) {
 		if n == nil {
-			break
+			return line, false
 		}
 		var next *yaml.Node
 		switch {
@@ -63,7 +77,7 @@ func (s Source) FieldLine(fieldPath string) int {
 		}
 		n = next
 	}
-	return line
+	return line, n != nil
 }
 
 // matches reports whether the list item n has every key of keys (a

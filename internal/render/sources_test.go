@@ -55,4 +55,14 @@ spec:
 			t.Errorf("FieldLine(%q) = %d, want %d", tc.path, got, tc.want)
 		}
 	}
+	for path, want := range map[string]bool{
+		"metadata.name":      true,
+		"metadata.namespace": false,
+		`spec.template.spec.containers[name="app"].ports[0].protocol`: true,
+		"spec.template.spec.containers[2]":                            false,
+	} {
+		if got := src.Declares(path); got != want {
+			t.Errorf("Declares(%q) = %v, want %v", path, got, want)
+		}
+	}
 }
