@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/redact"
 	"github.com/syncd-dev/syncd/internal/wellknown"
 )
 
@@ -59,8 +60,14 @@ type Options struct {
 }
 
 // Apply applies objs in stages and returns what changed. On error the change
-// set holds what was applied before the failure.
+// set holds what was applied before the failure, and the error carries no
+// value of a Secret among objs (the API server echoes some).
 func (a *Applier) Apply(ctx context.Context, objs []*unstructured.Unstructured, opts Options) (*ssa.ChangeSet, error) {
+	cs, err := a.apply(ctx, objs, opts)
+	return cs, redact.Error(err, objs...)
+}
+
+func (a *Applier) apply(ctx context.Context, objs []*unstructured.Unstructured, opts Options) (*ssa.ChangeSet, error) {
 	if opts.WaitTimeout == 0 {
 		opts.WaitTimeout = time.Minute
 	}

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 // Action is what syncd does with one conflicted field.
@@ -179,7 +180,7 @@ func encodeValue(obj *unstructured.Unstructured, v any, key []byte) string {
 	if err != nil {
 		data = []byte(fmt.Sprint(v))
 	}
-	if IsSecret(obj.GetKind(), obj.GroupVersionKind().Group) {
+	if redact.IsSecret(obj) {
 		return HashValue(key, data)
 	}
 	return string(data)

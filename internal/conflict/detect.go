@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 // Reported is one conflict as the API server reports it.
@@ -35,7 +37,7 @@ func Detect(ctx context.Context, c client.Client, obj *unstructured.Unstructured
 	}
 	var status apierrors.APIStatus
 	if !apierrors.IsConflict(err) || !errors.As(err, &status) || status.Status().Details == nil {
-		return nil, fmt.Errorf("dry-run apply of %s: %w", describe(obj), err)
+		return nil, fmt.Errorf("dry-run apply of %s: %w", describe(obj), redact.Error(err, obj))
 	}
 	var out []Reported
 	for _, cause := range status.Status().Details.Causes {
@@ -46,7 +48,7 @@ func Detect(ctx context.Context, c client.Client, obj *unstructured.Unstructured
 		out = append(out, Reported{FieldPath: cause.Field, Manager: m, Subresource: sub})
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("dry-run apply of %s: %w", describe(obj), err)
+		return nil, fmt.Errorf("dry-run apply of %s: %w", describe(obj), redact.Error(err, obj))
 	}
 	return out, nil
 }

@@ -82,8 +82,3 @@ func HashValue(key, data []byte) string {
 	mac.Write(data)
 	return HashPrefix + hex.EncodeToString(mac.Sum(nil))
 }
-
-// IsSecret reports whether obj is a core Secret, whose values are hashed.
-func IsSecret(kind, group string) bool {
-	return kind == "Secret" && group == ""
-}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 // Action is what a sync would do to one object.
@@ -71,7 +72,7 @@ func Objects(ctx context.Context, d Differ, product string, objs []*unstructured
 			continue
 		}
 		if err != nil {
-			return changes, fmt.Errorf("diffing %s: %w", Describe(o), err)
+			return changes, fmt.Errorf("diffing %s: %w", Describe(o), redact.Error(err, o))
 		}
 		c := Change{Product: product, Object: Describe(o)}
 		switch entry.Action {
@@ -79,7 +80,9 @@ func Objects(ctx context.Context, d Differ, product string, objs []*unstructured
 			c.Action = Created
 		case ssa.ConfiguredAction:
 			c.Action = Configured
-			maskSecretAnnotations(live, merged)
+			// ssa masked data values already; the last-applied
+			// annotation copies them.
+			redact.Objects(live, merged)
 			if c.Diff, err = Unified(live, merged); err != nil {
 				return changes, fmt.Errorf("diffing %s: %w", Describe(o), err)
 			}
@@ -89,35 +92,6 @@ func Objects(ctx context.Context, d Differ, product string, objs []*unstructured
 		changes = append(changes, c)
 	}
 	return changes, nil
-}
-
-// lastApplied is the annotation where a client-side `kubectl apply` keeps
-// the whole object it applied, Secret data included.
-const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
-
-// maskSecretAnnotations masks, in Secrets, the annotations that copy the
-// data that ssa's Diff has already masked, the way ssa masks data values.
-func maskSecretAnnotations(live, merged *unstructured.Unstructured) {
-	if live == nil || merged == nil || merged.GetKind() != "Secret" || merged.GroupVersionKind().Group != "" {
-		return
-	}
-	before, inLive := live.GetAnnotations()[lastApplied]
-	after, inMerged := merged.GetAnnotations()[lastApplied]
-	maskBefore, maskAfter := "***", "***"
-	if inLive && inMerged && before != after {
-		maskBefore, maskAfter = "*** (before)", "*** (after)"
-	}
-	set := func(o *unstructured.Unstructured, v string) {
-		a := o.GetAnnotations()
-		a[lastApplied] = v
-		o.SetAnnotations(a)
-	}
-	if inLive {
-		set(live, maskBefore)
-	}
-	if inMerged {
-		set(merged, maskAfter)
-	}
 }
 
 // createdWithDependency reports whether err says that o's namespace or the
@@ -182,76 +156,6 @@ func UnifiedBetween(before, after *unstructured.Unstructured, from, to string) (
 		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
 		FromFile: from, ToFile: to, Context: 3,
 	})
-}
-
-// Masks that replace Secret values, as fluxcd/pkg/ssa writes them.
-const (
-	maskSame   = "***"
-	maskBefore = "*** (before)"
-	maskAfter  = "*** (after)"
-)
-
-// MaskSecrets masks, in place, the values of two versions of a Secret
-// (either may be nil; other kinds are left alone): data and stringData
-// values become "***", or "*** (before)" and "*** (after)" where the two
-// versions differ, and so does a kubectl last-applied annotation, which
-// copies them. A diff of the masked objects shows which keys changed and
-// never a value.
-func MaskSecrets(before, after *unstructured.Unstructured) {
-	isSecret := func(o *unstructured.Unstructured) bool {
-		return o != nil && o.GetKind() == "Secret" && o.GroupVersionKind().Group == ""
-	}
-	if !isSecret(before) && !isSecret(after) {
-		return
-	}
-	for _, field := range []string{"data", "stringData"} {
-		b, a := nestedMap(before, field), nestedMap(after, field)
-		for k, bv := range b {
-			av, inAfter := a[k]
-			switch {
-			case !inAfter:
-				b[k] = maskSame
-			case fmt.Sprint(av) != fmt.Sprint(bv):
-				b[k], a[k] = maskBefore, maskAfter
-			default:
-				b[k], a[k] = maskSame, maskSame
-			}
-		}
-		for k := range a {
-			if _, inBefore := b[k]; !inBefore {
-				a[k] = maskSame
-			}
-		}
-		setNestedMap(before, b, field)
-		setNestedMap(after, a, field)
-	}
-	if before != nil && after != nil {
-		maskSecretAnnotations(before, after)
-		return
-	}
-	for _, o := range []*unstructured.Unstructured{before, after} {
-		if o == nil {
-			continue
-		}
-		if a := o.GetAnnotations(); a[lastApplied] != "" {
-			a[lastApplied] = maskSame
-			o.SetAnnotations(a)
-		}
-	}
-}
-
-func nestedMap(o *unstructured.Unstructured, field string) map[string]any {
-	if o == nil {
-		return nil
-	}
-	m, _, _ := unstructured.NestedMap(o.Object, field)
-	return m
-}
-
-func setNestedMap(o *unstructured.Unstructured, m map[string]any, field string) {
-	if o != nil && m != nil {
-		_ = unstructured.SetNestedMap(o.Object, m, field)
-	}
 }
 
 func comparable(o *unstructured.Unstructured) (string, error) {

@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 func configMap(namespace, name string, data map[string]any) *unstructured.Unstructured {
@@ -371,29 +372,29 @@ func TestDiffObjectsMasksLastAppliedOfSecrets(t *testing.T) {
 	}{
 		{
 			name:   "same annotation on both sides, next to a change",
-			live:   withAnnotation(secret("s", "1"), lastApplied, leakLive),
-			merged: withAnnotation(secret("s", "2"), lastApplied, leakLive),
+			live:   withAnnotation(secret("s", "1"), redact.LastApplied, leakLive),
+			merged: withAnnotation(secret("s", "2"), redact.LastApplied, leakLive),
 			want:   []string{"kubectl.kubernetes.io/last-applied-configuration: '***'", "-    rotation: \"1\"", "+    rotation: \"2\""},
 			absent: []string{leakLive},
 		},
 		{
 			name:   "annotation changed",
-			live:   withAnnotation(secret("s", "1"), lastApplied, leakLive),
-			merged: withAnnotation(secret("s", "1"), lastApplied, leakGit),
+			live:   withAnnotation(secret("s", "1"), redact.LastApplied, leakLive),
+			merged: withAnnotation(secret("s", "1"), redact.LastApplied, leakGit),
 			want:   []string{"-    kubectl.kubernetes.io/last-applied-configuration: '*** (before)'", "+    kubectl.kubernetes.io/last-applied-configuration: '*** (after)'"},
 			absent: []string{leakLive, leakGit},
 		},
 		{
 			name:   "annotation only live",
-			live:   withAnnotation(secret("s", "1"), lastApplied, leakLive),
+			live:   withAnnotation(secret("s", "1"), redact.LastApplied, leakLive),
 			merged: secret("s", "2"),
 			want:   []string{"-    kubectl.kubernetes.io/last-applied-configuration: '***'"},
 			absent: []string{leakLive},
 		},
 		{
 			name:   "ConfigMaps are not masked",
-			live:   withAnnotation(withAnnotation(configMap("ns", "s", nil), "rotation", "1"), lastApplied, leakLive),
-			merged: withAnnotation(withAnnotation(configMap("ns", "s", nil), "rotation", "2"), lastApplied, leakLive),
+			live:   withAnnotation(withAnnotation(configMap("ns", "s", nil), "rotation", "1"), redact.LastApplied, leakLive),
+			merged: withAnnotation(withAnnotation(configMap("ns", "s", nil), "rotation", "2"), redact.LastApplied, leakLive),
 			want:   []string{leakLive},
 		},
 	} {
@@ -424,49 +425,15 @@ func TestDiffObjectsMasksLastAppliedOfSecrets(t *testing.T) {
 	}
 }
 
-func TestMaskSecrets(t *testing.T) {
-	secret := func(data, stringData map[string]any) *unstructured.Unstructured {
-		o := &unstructured.Unstructured{Object: map[string]any{
-			"apiVersion": "v1", "kind": "Secret",
-			"metadata": map[string]any{"name": "s", "namespace": "n", "annotations": map[string]any{lastApplied: `{"data":{"a":"c2VjcmV0"}}`}},
-		}}
-		if data != nil {
-			o.Object["data"] = data
-		}
-		if stringData != nil {
-			o.Object["stringData"] = stringData
-		}
-		return o
-	}
-	before := secret(map[string]any{"same": "c2VjcmV0", "changed": "b2xk", "gone": "eA=="}, map[string]any{"token": "old-token"})
-	after := secret(map[string]any{"same": "c2VjcmV0", "changed": "bmV3", "added": "eQ=="}, map[string]any{"token": "new-token"})
-	MaskSecrets(before, after)
-	got, err := UnifiedBetween(before, after, "base", "head")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, secretValue := range []string{"c2VjcmV0", "b2xk", "bmV3", "eA==", "eQ==", "old-token", "new-token"} {
-		if strings.Contains(got, secretValue) {
-			t.Errorf("diff shows the secret value %q:\n%s", secretValue, got)
-		}
-	}
-	for _, want := range []string{"-  changed: '*** (before)'", "+  changed: '*** (after)'", "-  gone: '***'", "+  added: '***'", "+  token: '*** (after)'"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("diff lacks %q:\n%s", want, got)
-		}
-	}
-	// A Secret on one side only is masked too; other kinds are not touched.
-	created := secret(map[string]any{"k": "c2VjcmV0"}, nil)
-	MaskSecrets(nil, created)
-	if v, _, _ := unstructured.NestedString(created.Object, "data", "k"); v != "***" {
-		t.Errorf("created Secret value = %q, want ***", v)
-	}
-	if created.GetAnnotations()[lastApplied] != "***" {
-		t.Errorf("created Secret annotation = %q, want ***", created.GetAnnotations()[lastApplied])
-	}
-	cm := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "ConfigMap", "data": map[string]any{"k": "v"}}}
-	MaskSecrets(cm, nil)
-	if v, _, _ := unstructured.NestedString(cm.Object, "data", "k"); v != "v" {
-		t.Errorf("ConfigMap value masked: %q", v)
+// A dry run the API server refuses with a message echoing a Secret's value
+// fails without the value.
+func TestDiffObjectsRedactsErrors(t *testing.T) {
+	secret := configMap("ns", "s", nil)
+	secret.SetKind("Secret")
+	secret.Object["stringData"] = map[string]any{"pin": int64(734910582736)}
+	d := &fakeDiffer{errs: map[string]error{"s": errors.New(".stringData.pin: expected string, got &value.valueUnstructured{Value:734910582736}")}}
+	_, err := Objects(context.Background(), d, "p", []*unstructured.Unstructured{secret})
+	if err == nil || strings.Contains(err.Error(), "734910582736") || !strings.Contains(err.Error(), "Value:***") {
+		t.Fatalf("Objects error = %v, want one naming the field without its value", err)
 	}
 }

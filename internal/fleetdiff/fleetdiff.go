@@ -22,6 +22,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/fleetplan"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 // Report is what changes between two revisions, site by site.
@@ -490,7 +491,7 @@ func compareObjects(b, h *reconcile.ProductPlan, rendered map[objectKey]bool, op
 // masked.
 func fieldDiff(before, after *unstructured.Unstructured, opts Options) (string, error) {
 	b, a := before.DeepCopy(), after.DeepCopy()
-	diff.MaskSecrets(b, a)
+	redact.Objects(b, a)
 	return diff.UnifiedBetween(b, a, orDefault(opts.BaseName, "base"), orDefault(opts.HeadName, "head"))
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/diff"
 	"github.com/syncd-dev/syncd/internal/fleet"
+	"github.com/syncd-dev/syncd/internal/redact"
 )
 
 // conflictItem is a decision on one conflicted field of one object.
@@ -50,7 +51,7 @@ func (r *Reconciler) decideConflicts(ctx context.Context, pp *ProductPlan, live 
 			Site: r.cfg.Site, Product: pp.Name, Desired: o, Live: cur,
 			Reported: reported, Rules: pp.Conflicts, Known: known,
 		}
-		if conflict.IsSecret(o.GetKind(), o.GroupVersionKind().Group) {
+		if redact.IsSecret(o) {
 			if in.ValueKey, err = r.valueKey(ctx); err != nil {
 				return nil, nil, err
 			}
