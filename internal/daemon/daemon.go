@@ -5,6 +5,7 @@
 package daemon
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -508,15 +509,25 @@ func (d *Daemon) objectWorker(ctx context.Context, q objectQueue) {
 	}
 }
 
-// syncObject brings one object back to what the current plan says.
-func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) error {
+// syncObject brings one object back to what the current plan says, in a
+// trace of its own: a span "object.sync" naming the object, its product and
+// what was done (action "none" when the plan holds no such object to put
+// back, or leaves it alone).
+func (d *Daemon) syncObject(ctx context.Context, id object.ObjMetadata) (err error) {
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
 	if d.plan == nil {
 		return nil
 	}
 	start := time.Now()
+	ctx, span := tracing.Tracer(d.cfg.Tracer).Start(ctx, "object.sync", trace.WithAttributes(
+		tracing.Site.String(d.cfg.Site), tracing.Revision.String(d.rev), tracing.Trigger.String("watch"),
+		tracing.ObjectGroup.String(id.GroupKind.Group), tracing.ObjectKind.String(id.GroupKind.Kind),
+		tracing.ObjectNamespace.String(id.Namespace), tracing.ObjectName.String(id.Name)))
 	res, err := d.rec.SyncObject(ctx, d.plan, id)
+	span.SetAttributes(tracing.Product.String(res.Product), tracing.Action.String(cmp.Or(res.Action, "none")),
+		attribute.Int("syncd.forced", res.Forced), attribute.Int("syncd.yielded", res.Yielded), attribute.Int("syncd.held", res.Held))
+	tracing.End(span, err)
 	if res.Product == "" && err == nil {
 		return nil
 	}

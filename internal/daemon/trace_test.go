@@ -222,3 +222,104 @@ func TestReconcileTraceAndWebhookContinuesIt(t *testing.T) {
 		t.Errorf("no failed render span naming missing.yaml in:\n%s", tracingtest.Tree(recv.Trace(failed.TraceID)))
 	}
 }
+
+// An object put back because a watch fired (no full reconcile: the poll
+// interval is an hour) is traced too: one root span "object.sync" per object
+// synced, naming its kind, namespace and name, its product and what was done.
+func TestWatchFiredSyncHasASpanPerObject(t *testing.T) {
+	recv := tracingtest.NewReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", recv.URL)
+	tp, err := tracing.New(context.Background(), os.Getenv, "test")
+	if err != nil || !tp.Config.Enabled {
+		t.Fatalf("tracing.New = %+v, %v; want enabled", tp, err)
+	}
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	cl := newClient(t, c)
+	const site = "dm-objspan"
+	src := &dirSource{dir: t.TempDir()}
+	writeFleet(t, src.dir, site, "git_wins")
+	d, _ := runDaemonWith(t, c, cl, src, Config{Site: site, Interval: time.Hour, Tracer: tp})
+	eventually(t, 60*time.Second, "first reconcile", func() bool { return d.state.Load() != nil })
+
+	// objectSpans returns the object.sync spans exported so far.
+	objectSpans := func() []tracingtest.Span {
+		t.Helper()
+		if err := tp.ForceFlush(context.Background()); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		var out []tracingtest.Span
+		for _, s := range recv.Spans() {
+			if s.Name == "object.sync" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	// waitSpan waits for an object.sync span of web-config whose action is
+	// action, and returns it.
+	waitSpan := func(action string) tracingtest.Span {
+		t.Helper()
+		var found tracingtest.Span
+		eventually(t, 30*time.Second, "an object.sync span with action "+action, func() bool {
+			for _, s := range objectSpans() {
+				if s.Attributes["syncd.object.name"] == "web-config" && s.Attributes["syncd.action"] == action {
+					found = s
+					return true
+				}
+			}
+			return false
+		})
+		return found
+	}
+	if n := len(objectSpans()); n != 0 {
+		t.Fatalf("%d object.sync spans before any out-of-band change, want 0", n)
+	}
+
+	var cm corev1.ConfigMap
+	if err := cl.Get(context.Background(), client.ObjectKey{Namespace: site, Name: "web-config"}, &cm); err != nil {
+		t.Fatal(err)
+	}
+	cm.Data["level"] = "debug"
+	if err := cl.Update(context.Background(), &cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	edited := waitSpan("configured")
+	if err := cl.Delete(context.Background(), &cm); err != nil {
+		t.Fatal(err)
+	}
+	deleted := waitSpan("created")
+
+	var reconcileTraces []string
+	for _, s := range recv.Spans() {
+		if s.Name == "reconcile" {
+			reconcileTraces = append(reconcileTraces, s.TraceID)
+		}
+	}
+	if len(reconcileTraces) != 1 {
+		t.Errorf("%d reconcile traces, want only the first: the watch must not run full reconciles", len(reconcileTraces))
+	}
+	want := map[string]string{
+		"syncd.site": site, "syncd.revision": "rev0", "syncd.trigger": "watch", "syncd.product": "web",
+		"syncd.object.group": "", "syncd.object.kind": "ConfigMap", "syncd.object.namespace": site, "syncd.object.name": "web-config",
+		"syncd.result": tracing.Success,
+	}
+	for _, s := range []tracingtest.Span{edited, deleted} {
+		for k, v := range want {
+			if got, ok := s.Attributes[k]; !ok || got != v {
+				t.Errorf("object.sync span (action %s): %s = %q, want %q (attributes %v)", s.Attributes["syncd.action"], k, got, v, s.Attributes)
+			}
+		}
+		if s.ParentID != "" || s.Error || s.Service != "syncd" {
+			t.Errorf("object.sync span: parent %q, error %v, service %q; want a root span of service syncd without error", s.ParentID, s.Error, s.Service)
+		}
+		for _, r := range reconcileTraces {
+			if s.TraceID == r {
+				t.Errorf("object.sync span in the trace of a full reconcile (%s), want a trace of its own", r)
+			}
+		}
+	}
+	if edited.TraceID == deleted.TraceID {
+		t.Errorf("the edit and the delete were put back in one trace %s, want one trace each", edited.TraceID)
+	}
+}

@@ -38,6 +38,20 @@ const (
 	// Stage is an apply stage (the dependency level of a product) or a
 	// promotion stage ("<from> -> <to>").
 	Stage = attribute.Key("syncd.stage")
+	// Trigger is what started a sync that is not a full reconcile: "watch"
+	// for an object put back after a watch event (an edit or delete by
+	// someone else, an admin resolving a conflict).
+	Trigger = attribute.Key("syncd.trigger")
+	// ObjectGroup, ObjectKind, ObjectNamespace and ObjectName name the
+	// object of a single-object sync (the namespace is empty for a
+	// cluster-scoped object, the group for the core group).
+	ObjectGroup     = attribute.Key("syncd.object.group")
+	ObjectKind      = attribute.Key("syncd.object.kind")
+	ObjectNamespace = attribute.Key("syncd.object.namespace")
+	ObjectName      = attribute.Key("syncd.object.name")
+	// Action is what a single-object sync did: created, configured,
+	// unchanged, or none.
+	Action = attribute.Key("syncd.action")
 )
 
 // Result values.
