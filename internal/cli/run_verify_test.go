@@ -97,12 +97,12 @@ func within(t *testing.T, limit time.Duration, what string, cond func() bool) {
 
 // TestRunVerifyCommitsHoldsUnverifiedHeads runs `syncd run --verify-commits`
 // as a process against a real sshd Git server and API server, with commits
-// signed by real git: a signed head is applied; a head that is unsigned,
-// signed by a key not in allowed_signers, or signed with OpenPGP is held —
+// signed by real git: a signed head is applied; a head that is unsigned or
+// signed by a key not in allowed_signers (SSH or OpenPGP) is held —
 // not applied and nothing pruned — and the site status, the published
 // report, a log line and syncd_commit_verification_held say so and why;
 // drift of the applied revision is still corrected while held; the next
-// signed head is applied, pruning included.
+// head, signed by an allowed OpenPGP key, is applied, pruning included.
 func TestRunVerifyCommitsHoldsUnverifiedHeads(t *testing.T) {
 	c := testenv.NewCluster(t, testenv.ClusterOptions{})
 	srv := testenv.NewGitServer(t)
@@ -120,7 +120,10 @@ func TestRunVerifyCommitsHoldsUnverifiedHeads(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed := filepath.Join(keys, "allowed_signers")
-	if err := os.WriteFile(allowed, []byte("release@example.test "+release.AuthorizedKey+"\n"), 0o644); err != nil {
+	// The release manager signs with SSH; the CI bot with OpenPGP, its
+	// public key block (gpg --armor --export) beside the SSH line.
+	bot, botPublic := testenv.OpenPGPKey(t, "ci-bot@example.test")
+	if err := os.WriteFile(allowed, []byte("release@example.test "+release.AuthorizedKey+"\n"+botPublic), 0o644); err != nil {
 		t.Fatal(err)
 	}
 
@@ -213,8 +216,8 @@ func TestRunVerifyCommitsHoldsUnverifiedHeads(t *testing.T) {
 		{"signed by an unknown key", "which is not an allowed signer", func(msg string) string {
 			return testenv.CommitAll(t, work, intruder.PrivatePath, msg)
 		}},
-		{"signed with OpenPGP", "OpenPGP commit signatures are not supported yet", func(msg string) string {
-			return testenv.CommitAllOpenPGP(t, work, msg)
+		{"signed with OpenPGP by an unknown key", "which is not an allowed signer", func(msg string) string {
+			return testenv.CommitAllOpenPGP(t, work, msg, nil)
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -262,15 +265,17 @@ func TestRunVerifyCommitsHoldsUnverifiedHeads(t *testing.T) {
 		})
 	}
 
-	// The next signed head is applied: its level, web-extra pruned.
+	// The next signed head, signed by the allowed OpenPGP key, is applied:
+	// its level, web-extra pruned.
 	verifyFleet(t, work, site, "warn", false)
-	next := testenv.CommitAll(t, work, release.PrivatePath, "web at warn, without web-extra, signed")
+	next := testenv.CommitAllOpenPGP(t, work, "web at warn, without web-extra, signed by the CI bot", bot)
 	push()
 	within(t, 30*time.Second, "the next signed head applied", levelIs("warn"))
 	within(t, 30*time.Second, "web-extra pruned", func() bool { _, ok := configMap("web-extra"); return !ok })
 	within(t, 30*time.Second, "status: the next signed head verified", func() bool {
 		st := siteStatus()
-		return st != nil && st.Revision == next && st.Commits != nil && !st.Commits.Held() && st.Commits.Verified == next
+		return st != nil && st.Revision == next && st.Commits != nil && !st.Commits.Held() && st.Commits.Verified == next &&
+			strings.Contains(st.Commits.Signer, "ci-bot@example.test (OPENPGP:")
 	})
 	within(t, 10*time.Second, "syncd_commit_verification_held = 0", func() bool { return held() == 0 })
 	within(t, 30*time.Second, "the published report is back to verified", func() bool {

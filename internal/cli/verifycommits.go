@@ -16,7 +16,7 @@ import (
 
 // addVerifyCommits registers --verify-commits.
 func (f *commonFlags) addVerifyCommits(fs *pflag.FlagSet) {
-	fs.StringVar(&f.verifyCommits, "verify-commits", "", "allowed_signers file (git's format, gpg.ssh.allowedSignersFile): apply only a branch head SSH-signed by one of these keys, else stay at the last verified revision")
+	fs.StringVar(&f.verifyCommits, "verify-commits", "", "allowed_signers file (git's format, gpg.ssh.allowedSignersFile; OpenPGP keys as armored public key blocks in it): apply only a branch head signed by one of these keys, else stay at the last verified revision")
 }
 
 // commitGate loads --verify-commits and starts from the last verified

@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/go-git/go-git/v5/plumbing/object"
-	"golang.org/x/crypto/ssh"
 )
 
 // Check is the outcome of verifying a tracked-branch head (SPEC §7): the
@@ -80,5 +79,5 @@ func (g *Gate) Check(head *object.Commit, lookup func(sha string) (*object.Commi
 
 // Describe names an allowed signer: its principals and key fingerprint.
 func Describe(s *Signer) string {
-	return fmt.Sprintf("%s (%s)", strings.Join(s.Principals, ","), ssh.FingerprintSHA256(s.Key))
+	return fmt.Sprintf("%s (%s)", strings.Join(s.Principals, ","), s.Fingerprint())
 }

@@ -45,7 +45,7 @@ func TestGate(t *testing.T) {
 	signed := gitCommit(t, repoDir, allowedKey, "signed")
 	unknown := gitCommit(t, repoDir, otherKey, "by an intruder")
 	unsigned := gitCommit(t, repoDir, "", "unsigned")
-	openPGP := testenv.CommitAllOpenPGP(t, repoDir, "signed with OpenPGP")
+	openPGP := testenv.CommitAllOpenPGP(t, repoDir, "signed with OpenPGP", nil)
 	signedAgain := gitCommit(t, repoDir, allowedKey, "signed again")
 
 	g := NewGate(as, "")
@@ -57,7 +57,7 @@ func TestGate(t *testing.T) {
 		{"signed by an allowed key", signed, signed, false},
 		{"signed by an unknown key", unknown, signed, true},
 		{"unsigned after a signed one", unsigned, signed, true},
-		{"signed with OpenPGP", openPGP, signed, true},
+		{"signed with OpenPGP by an unknown key", openPGP, signed, true},
 		{"signed again", signedAgain, signedAgain, false},
 	}
 	for _, s := range steps {

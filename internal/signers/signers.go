@@ -1,7 +1,8 @@
-// Package signers verifies the SSH signatures of fleet repo commits against
-// an allowed_signers file in git's format (gpg.ssh.allowedSignersFile), for
+// Package signers verifies the signatures of fleet repo commits for
 // --verify-commits (SPEC §7): a site applies only a tracked-branch head that
-// an allowed key signed.
+// an allowed key signed. The allowed keys are an allowed_signers file in
+// git's format (gpg.ssh.allowedSignersFile) for SSH signatures, which may
+// also hold ASCII-armored OpenPGP public key blocks for OpenPGP signatures.
 package signers
 
 import (
@@ -13,6 +14,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/object"
 	"github.com/hiddeco/sshsig"
@@ -27,8 +32,10 @@ type Signer struct {
 	// Principals are the identities the key may sign as (e-mail addresses,
 	// patterns).
 	Principals []string
-	// Key is the allowed public key.
+	// Key is the allowed SSH public key; nil for an OpenPGP signer.
 	Key ssh.PublicKey
+	// OpenPGP is the allowed OpenPGP key; nil for an SSH signer.
+	OpenPGP *openpgp.Entity
 	// Namespaces, when set, are the signature namespaces the key is allowed
 	// for; empty allows all.
 	Namespaces []string
@@ -42,6 +49,24 @@ type AllowedSigners struct {
 	Signers []Signer
 }
 
+// Fingerprint names the signer's key: SHA256:... for SSH keys (as
+// ssh-keygen prints them), OPENPGP:<hex> for OpenPGP keys.
+func (s *Signer) Fingerprint() string {
+	if s.OpenPGP != nil {
+		return openPGPFingerprint(s.OpenPGP)
+	}
+	return ssh.FingerprintSHA256(s.Key)
+}
+
+func openPGPFingerprint(e *openpgp.Entity) string {
+	return fmt.Sprintf("OPENPGP:%X", e.PrimaryKey.Fingerprint)
+}
+
+const (
+	pgpKeyBegin = "-----BEGIN PGP PUBLIC KEY BLOCK-----"
+	pgpKeyEnd   = "-----END PGP PUBLIC KEY BLOCK-----"
+)
+
 // Load reads an allowed_signers file.
 func Load(file string) (*AllowedSigners, error) {
 	data, err := os.ReadFile(file)
@@ -54,16 +79,40 @@ func Load(file string) (*AllowedSigners, error) {
 // Parse parses the allowed_signers format of ssh-keygen(1): one key per
 // line, `principals [options] keytype base64-key [comment]`, with # comments.
 // Of the options only namespaces="..." is supported; the others, such as
-// cert-authority and valid-before, fail with "not supported yet". Errors name
-// file and line.
+// cert-authority and valid-before, fail with "not supported yet". Between
+// the lines, ASCII-armored OpenPGP public key blocks (`gpg --armor --export`)
+// allow OpenPGP signatures by those keys; their principals are the e-mail
+// addresses of the keys' identities. Errors name file and line.
 func Parse(file string, data []byte) (*AllowedSigners, error) {
 	as := &AllowedSigners{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
 	var errs []error
+	var block strings.Builder // an OpenPGP key block being read
+	blockLine := 0
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
+		switch {
+		case blockLine > 0:
+			block.WriteString(line + "\n")
+			if line == pgpKeyEnd {
+				signers, err := parseOpenPGP(block.String())
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s:%d: OpenPGP public key block: %w", file, blockLine, err))
+				}
+				for _, s := range signers {
+					s.Line = blockLine
+					as.Signers = append(as.Signers, s)
+				}
+				block.Reset()
+				blockLine = 0
+			}
+			continue
+		case line == pgpKeyBegin:
+			block.WriteString(line + "\n")
+			blockLine = n
+			continue
+		case line == "" || strings.HasPrefix(line, "#"):
 			continue
 		}
 		s, err := parseLine(line)
@@ -77,6 +126,9 @@ func Parse(file string, data []byte) (*AllowedSigners, error) {
 	if err := sc.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", file, err))
 	}
+	if blockLine > 0 {
+		errs = append(errs, fmt.Errorf("%s:%d: OpenPGP public key block without %s", file, blockLine, pgpKeyEnd))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -84,6 +136,32 @@ func Parse(file string, data []byte) (*AllowedSigners, error) {
 		return nil, fmt.Errorf("%s: no allowed signer", file)
 	}
 	return as, nil
+}
+
+// parseOpenPGP reads one armored OpenPGP public key block: a signer per key
+// in it, with the e-mail addresses of its identities as principals.
+func parseOpenPGP(armored string) ([]Signer, error) {
+	list, err := openpgp.ReadArmoredKeyRing(strings.NewReader(armored))
+	if err != nil {
+		return nil, err
+	}
+	var out []Signer
+	for _, e := range list {
+		if e.PrivateKey != nil {
+			return nil, errors.New("holds a private key: list public keys only (gpg --armor --export)")
+		}
+		s := Signer{OpenPGP: e}
+		for _, id := range e.Identities {
+			if id.UserId != nil && id.UserId.Email != "" {
+				s.Principals = append(s.Principals, id.UserId.Email)
+			}
+		}
+		if len(s.Principals) == 0 {
+			s.Principals = []string{openPGPFingerprint(e)}
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func parseLine(line string) (Signer, error) {
@@ -169,11 +247,6 @@ func (s *Signer) allows(namespace string) bool {
 	return false
 }
 
-// ErrOpenPGP is the error of a commit signed with OpenPGP (git's default
-// gpg.format): such signatures are not verified yet, so the commit is
-// refused like an unsigned one.
-var ErrOpenPGP = errors.New("OpenPGP commit signatures are not supported yet: sign with an SSH key (git -c gpg.format=ssh commit -S) listed in the allowed signers")
-
 // signatureFormat names the format of an armored commit signature by its
 // first line: "ssh", "openpgp", "x509" or "" for an unknown one.
 func signatureFormat(sig string) string {
@@ -189,35 +262,38 @@ func signatureFormat(sig string) string {
 	return ""
 }
 
-// VerifyCommit checks that c carries an SSH signature by an allowed signer
-// and returns that signer. Unsigned commits, OpenPGP signatures (ErrOpenPGP,
-// not supported yet), X.509 signatures, unknown keys and bad signatures are
-// errors.
+// VerifyCommit checks that c carries an SSH or OpenPGP signature by an
+// allowed signer and returns that signer. Unsigned commits, X.509
+// signatures, unknown keys and bad signatures are errors.
 func (a *AllowedSigners) VerifyCommit(c *object.Commit) (*Signer, error) {
 	if c.PGPSignature == "" {
 		return nil, fmt.Errorf("commit %s is not signed", c.Hash)
-	}
-	switch signatureFormat(c.PGPSignature) {
-	case "ssh":
-	case "openpgp":
-		return nil, fmt.Errorf("commit %s is signed with OpenPGP: %w", c.Hash, ErrOpenPGP)
-	case "x509":
-		return nil, fmt.Errorf("commit %s is signed with X.509 (gpg.format=x509): only SSH signatures are supported", c.Hash)
-	default:
-		return nil, fmt.Errorf("commit %s carries a signature of an unknown format: only SSH signatures are supported", c.Hash)
-	}
-	sig, err := sshsig.Unarmor([]byte(c.PGPSignature))
-	if err != nil {
-		return nil, fmt.Errorf("commit %s: signature: %w", c.Hash, err)
 	}
 	payload, err := payloadOf(c)
 	if err != nil {
 		return nil, err
 	}
+	switch signatureFormat(c.PGPSignature) {
+	case "ssh":
+		return a.verifySSH(c, payload)
+	case "openpgp":
+		return a.verifyOpenPGP(c, payload)
+	case "x509":
+		return nil, fmt.Errorf("commit %s is signed with X.509 (gpg.format=x509): only SSH and OpenPGP signatures are supported", c.Hash)
+	default:
+		return nil, fmt.Errorf("commit %s carries a signature of an unknown format: only SSH and OpenPGP signatures are supported", c.Hash)
+	}
+}
+
+func (a *AllowedSigners) verifySSH(c *object.Commit, payload []byte) (*Signer, error) {
+	sig, err := sshsig.Unarmor([]byte(c.PGPSignature))
+	if err != nil {
+		return nil, fmt.Errorf("commit %s: signature: %w", c.Hash, err)
+	}
 	fp := ssh.FingerprintSHA256(sig.PublicKey)
 	for i := range a.Signers {
 		s := &a.Signers[i]
-		if ssh.FingerprintSHA256(s.Key) != fp || !s.allows(gitNamespace) {
+		if s.Key == nil || ssh.FingerprintSHA256(s.Key) != fp || !s.allows(gitNamespace) {
 			continue
 		}
 		if err := sshsig.Verify(bytes.NewReader(payload), sig, s.Key, sig.HashAlgorithm, gitNamespace); err != nil {
@@ -226,6 +302,46 @@ func (a *AllowedSigners) VerifyCommit(c *object.Commit) (*Signer, error) {
 		return s, nil
 	}
 	return nil, fmt.Errorf("commit %s is signed by %s, which is not an allowed signer", c.Hash, fp)
+}
+
+func (a *AllowedSigners) verifyOpenPGP(c *object.Commit, payload []byte) (*Signer, error) {
+	var ring openpgp.EntityList
+	for i := range a.Signers {
+		if e := a.Signers[i].OpenPGP; e != nil {
+			ring = append(ring, e)
+		}
+	}
+	signer, err := openpgp.CheckArmoredDetachedSignature(ring, bytes.NewReader(payload), strings.NewReader(c.PGPSignature), nil)
+	switch {
+	case errors.Is(err, pgperrors.ErrUnknownIssuer):
+		return nil, fmt.Errorf("commit %s is signed with OpenPGP by %s, which is not an allowed signer", c.Hash, issuerOf(c.PGPSignature))
+	case err != nil:
+		return nil, fmt.Errorf("commit %s: bad OpenPGP signature: %w", c.Hash, err)
+	}
+	for i := range a.Signers {
+		if e := a.Signers[i].OpenPGP; e != nil && e.PrimaryKey.KeyId == signer.PrimaryKey.KeyId {
+			return &a.Signers[i], nil
+		}
+	}
+	return nil, fmt.Errorf("commit %s is signed with OpenPGP by %s, which is not an allowed signer", c.Hash, openPGPFingerprint(signer))
+}
+
+// issuerOf names the key of an armored OpenPGP signature: its issuer key
+// id, or "an unknown key" when the signature does not say.
+func issuerOf(armored string) string {
+	const unknown = "an unknown key"
+	block, err := armor.Decode(strings.NewReader(armored))
+	if err != nil {
+		return unknown
+	}
+	p, err := packet.Read(block.Body)
+	if err != nil {
+		return unknown
+	}
+	if sig, ok := p.(*packet.Signature); ok && sig.IssuerKeyId != nil {
+		return fmt.Sprintf("OpenPGP key %016X", *sig.IssuerKeyId)
+	}
+	return unknown
 }
 
 // payloadOf is what git signed: the commit object without its signature.

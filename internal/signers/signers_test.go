@@ -1,7 +1,6 @@
 package signers
 
 import (
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,7 +56,8 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 	dir := t.TempDir()
 	allowedKey, allowedPub := sshKey(t, dir, "release")
 	otherKey, _ := sshKey(t, dir, "intruder")
-	as, err := Parse("allowed_signers", []byte("# release managers\nrelease@example.test namespaces=\"git\" "+allowedPub+"\n"))
+	bot, botPublic := testenv.OpenPGPKey(t, "ci-bot@example.test")
+	as, err := Parse("allowed_signers", []byte("# release managers\nrelease@example.test namespaces=\"git\" "+allowedPub+"\n# the CI bot\n"+botPublic))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,19 +66,26 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 		t.Fatalf("git init: %v: %s", err, out)
 	}
 	tests := []struct {
-		name, key, wantErr string
-		openPGP            bool
+		name, key, wantErr, wantSigner string
+		commit                         func(msg string) string
 	}{
-		{name: "signed by an allowed key", key: allowedKey},
+		{name: "signed by an allowed key", key: allowedKey, wantSigner: "release@example.test (SHA256:"},
 		{name: "signed by an unknown key", key: otherKey, wantErr: "not an allowed signer"},
 		{name: "unsigned after a signed one", wantErr: "is not signed"},
-		{name: "signed with OpenPGP", openPGP: true, wantErr: "is signed with OpenPGP: OpenPGP commit signatures are not supported yet"},
+		{name: "signed with OpenPGP by an allowed key", wantSigner: "ci-bot@example.test (OPENPGP:", commit: func(msg string) string {
+			return testenv.CommitAllOpenPGP(t, repoDir, msg, bot)
+		}},
+		{name: "signed with OpenPGP by an unknown key", wantErr: "is signed with OpenPGP by OpenPGP key ", commit: func(msg string) string {
+			return testenv.CommitAllOpenPGP(t, repoDir, msg, nil)
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			id := gitCommit(t, repoDir, tt.key, tt.name)
-			if tt.openPGP {
-				id = testenv.CommitAllOpenPGP(t, repoDir, tt.name)
+			var id string
+			if tt.commit != nil {
+				id = tt.commit(tt.name)
+			} else {
+				id = gitCommit(t, repoDir, tt.key, tt.name)
 			}
 			repo, err := git.PlainOpen(repoDir)
 			if err != nil {
@@ -92,14 +99,42 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("VerifyCommit: %v", err)
-			case tt.wantErr == "" && s.Principals[0] != "release@example.test":
-				t.Errorf("signer = %+v", s)
+			case tt.wantErr == "" && !strings.HasPrefix(Describe(s), tt.wantSigner):
+				t.Errorf("signer = %s, want %s...", Describe(s), tt.wantSigner)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 				t.Errorf("VerifyCommit error = %v, want %q", err, tt.wantErr)
-			case tt.openPGP != errors.Is(err, ErrOpenPGP):
-				t.Errorf("VerifyCommit error = %v: errors.Is(ErrOpenPGP) = %v, want %v", err, !tt.openPGP, tt.openPGP)
 			}
 		})
+	}
+}
+
+// TestVerifyCommitOpenPGPTampered: a commit whose content changed after it
+// was signed with an allowed OpenPGP key fails as a bad signature.
+func TestVerifyCommitOpenPGPTampered(t *testing.T) {
+	bot, botPublic := testenv.OpenPGPKey(t, "ci-bot@example.test")
+	as, err := Parse("allowed_signers", []byte(botPublic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repoDir := t.TempDir()
+	if out, err := exec.Command("git", "init", "-q", repoDir).CombinedOutput(); err != nil {
+		t.Fatalf("git init: %v: %s", err, out)
+	}
+	id := testenv.CommitAllOpenPGP(t, repoDir, "signed", bot)
+	repo, err := git.PlainOpen(repoDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(plumbingHash(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.VerifyCommit(c); err != nil {
+		t.Fatalf("VerifyCommit of the signed commit: %v", err)
+	}
+	c.Message = "tampered"
+	if _, err := as.VerifyCommit(c); err == nil || !strings.Contains(err.Error(), "bad OpenPGP signature") {
+		t.Fatalf("VerifyCommit of a tampered commit error = %v, want a bad OpenPGP signature", err)
 	}
 }
 
@@ -109,6 +144,8 @@ func TestParseErrors(t *testing.T) {
 		{"\n\na@x ssh-ed25519 !!!", "f:3: public key:"},
 		{"# nothing\n", "f: no allowed signer"},
 		{"justone", "f:1: "},
+		{"# bot\n" + pgpKeyBegin + "\n\nnot base64\n" + pgpKeyEnd + "\n", "f:2: OpenPGP public key block: "},
+		{pgpKeyBegin + "\n\nmQ\n", "f:1: OpenPGP public key block without " + pgpKeyEnd},
 	} {
 		_, err := Parse("f", []byte(tt.data))
 		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
@@ -120,6 +157,8 @@ func TestParseErrors(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte("a@x namespaces=\"git,file\" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBa8Zx9xJ1Z7b0bS8bKqvYy0Xq9xL2xH3n5y9pQ2Wq2u c\n"))
 	f.Add([]byte("# c\n\n*@x ssh-rsa AAAA"))
+	_, public := testenv.OpenPGPKey(f, "bot@x")
+	f.Add([]byte(public))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		as, err := Parse("f", data)
 		if err == nil && (as == nil || len(as.Signers) == 0) {

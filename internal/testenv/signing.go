@@ -1,10 +1,12 @@
 package testenv
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp"
+	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
@@ -24,18 +26,39 @@ func CommitAll(t testing.TB, dir, key, msg string) string {
 	return Git(t, dir, "rev-parse", "HEAD")
 }
 
-// CommitAllOpenPGP commits every change in the work tree dir with an
-// OpenPGP signature (git's default gpg.format) by a key generated here, and
-// returns the commit id. The changes are staged with real git; the commit is
-// made by go-git, whose signature is what `git commit -S` with gpg writes
-// (an armored detached signature in the gpgsig header), without needing a
-// gpg agent.
-func CommitAllOpenPGP(t testing.TB, dir, msg string) string {
+// OpenPGPKey generates an OpenPGP key for email and returns it with its
+// ASCII-armored public key block, as `gpg --armor --export` prints it.
+func OpenPGPKey(t testing.TB, email string) (*openpgp.Entity, string) {
 	t.Helper()
-	Git(t, dir, "add", "-A")
-	entity, err := openpgp.NewEntity("syncd test", "", "test@syncd.dev", nil)
+	entity, err := openpgp.NewEntity("syncd test", "", email, nil)
 	if err != nil {
 		t.Fatalf("generating an OpenPGP key: %v", err)
+	}
+	var buf bytes.Buffer
+	w, err := armor.Encode(&buf, openpgp.PublicKeyType, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := entity.Serialize(w); err != nil {
+		t.Fatalf("exporting an OpenPGP public key: %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return entity, buf.String() + "\n"
+}
+
+// CommitAllOpenPGP commits every change in the work tree dir with an
+// OpenPGP signature (git's default gpg.format) by key (a key generated here
+// when nil), and returns the commit id. The changes are staged with real
+// git; the commit is made by go-git, whose signature is what `git commit -S`
+// with gpg writes (an armored detached signature in the gpgsig header),
+// without needing a gpg agent.
+func CommitAllOpenPGP(t testing.TB, dir, msg string, key *openpgp.Entity) string {
+	t.Helper()
+	Git(t, dir, "add", "-A")
+	if key == nil {
+		key, _ = OpenPGPKey(t, "test@syncd.dev")
 	}
 	repo, err := git.PlainOpen(dir)
 	if err != nil {
@@ -46,7 +69,7 @@ func CommitAllOpenPGP(t testing.TB, dir, msg string) string {
 		t.Fatal(err)
 	}
 	who := &object.Signature{Name: "syncd test", Email: "test@syncd.dev", When: time.Now()}
-	h, err := wt.Commit(msg, &git.CommitOptions{Author: who, Committer: who, SignKey: entity, AllowEmptyCommits: true})
+	h, err := wt.Commit(msg, &git.CommitOptions{Author: who, Committer: who, SignKey: key, AllowEmptyCommits: true})
 	if err != nil {
 		t.Fatalf("committing with an OpenPGP signature: %v", err)
 	}
