@@ -14,12 +14,16 @@ import (
 
 // demoTiming rewrites the demo's copy of the fleet repo in dir so that its
 // pipelines run while someone watches: every timed stage lasts stage, every
-// canary soak is stage, and neither the pipelines nor the sites have
-// maintenance windows. Approvals are kept (a pull-request stage still pushes
+// canary soak is stage, neither the pipelines nor the sites have
+// maintenance windows, and there is no ramp (rollout: the demo's few sites
+// would otherwise wait hours for their turn). Approvals are kept (a pull-request stage still pushes
 // a branch). examples/fleet-repo itself is never touched.
 func demoTiming(dir string, stage time.Duration) error {
 	fleetFile := filepath.Join(dir, "fleet.yaml")
-	if err := rewriteYAML(fleetFile, func(doc *yaml.Node) error { return shortenPipelines(doc, stage) }); err != nil {
+	if err := rewriteYAML(fleetFile, func(doc *yaml.Node) error {
+		mapDelete(mapGet(doc, "spec"), "rollout")
+		return shortenPipelines(doc, stage)
+	}); err != nil {
 		return err
 	}
 	sites, err := filepath.Glob(filepath.Join(dir, "sites", "*", "site.yaml"))

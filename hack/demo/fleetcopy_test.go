@@ -26,6 +26,9 @@ func TestDemoTimingAndRelease(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the demo's fleet does not load: %v", err)
 	}
+	if r := repo.Fleet.Spec.Rollout; r.MaxSitesPercentPerHour > 0 {
+		t.Errorf("the demo's fleet keeps its ramp: rollout %+v", r)
+	}
 	if len(repo.Fleet.Spec.Pipelines) == 0 {
 		t.Fatal("no pipelines left")
 	}
