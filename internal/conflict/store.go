@@ -87,7 +87,14 @@ func (s *Store) Install(ctx context.Context) error {
 		if lastErr = s.client.Get(ctx, client.ObjectKey{Name: crd.GetName()}, live); lastErr != nil {
 			return false, nil
 		}
-		return crdEstablished(live), nil
+		if !crdEstablished(live) {
+			return false, nil
+		}
+		// Established comes before discovery serves the kind: wait until
+		// the client can map it, or the first Record fails with "no
+		// matches for kind Conflict".
+		_, lastErr = s.client.RESTMapper().RESTMapping(schema.GroupKind{Group: GroupVersion.Group, Kind: "Conflict"}, GroupVersion.Version)
+		return lastErr == nil, nil
 	})
 	if err != nil {
 		if lastErr != nil {
