@@ -93,6 +93,8 @@ func Plan(ctx context.Context, fsys fs.FS, opts Options) (*Revision, error) {
 			continue
 		}
 		rev.Sites[site] = plan
+		// No cluster here: an object two products render is no product's.
+		reconcile.ClaimObjects(plan.Products, nil)
 		for _, pp := range plan.Products {
 			var blocked *policy.BlockedError
 			switch req := renderer.dirs[renderKey{site, pp.Name}]; {
@@ -263,14 +265,31 @@ func (c *collector) addErr(site string, err error) {
 // targets expression, its version, or its render from req's directories.
 func (c *collector) addProductErr(site string, pp *reconcile.ProductPlan, req render.Request) {
 	var fe *fleet.Error
+	var rfe *render.FieldError
 	switch {
 	case errors.As(pp.Err, &fe):
 		c.addErr(site, pp.Err)
+	case errors.As(pp.Err, &rfe):
+		for _, err := range joinedErrors(pp.Err) {
+			if errors.As(err, &rfe) {
+				c.add(site, &fleet.Error{File: rfe.File, Line: rfe.Line, Field: rfe.Field, Msg: rfe.Err.Error()})
+			} else {
+				c.add(site, renderError(err, req))
+			}
+		}
 	case pp.Version == "":
 		c.add(site, &fleet.Error{File: path.Join("channels", pp.Name+".yaml"), Msg: pp.Err.Error()})
 	default:
 		c.add(site, renderError(pp.Err, req))
 	}
+}
+
+// joinedErrors returns the errors joined in err, or err alone.
+func joinedErrors(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
 }
 
 // renderError turns a render failure into a problem naming the file the

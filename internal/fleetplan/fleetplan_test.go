@@ -2,8 +2,11 @@ package fleetplan
 
 import (
 	"context"
+	"io/fs"
 	"os"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/render"
@@ -76,3 +79,51 @@ func TestCollectorReportsOnceWithSites(t *testing.T) {
 }
 
 func fleetError(file, msg string) *fleet.Error { return &fleet.Error{File: file, Msg: msg} }
+
+// corpusFleet reads the reconcile package's good corpus fleet, with files
+// replaced.
+func corpusFleet(t *testing.T, changes map[string]string) fstest.MapFS {
+	t.Helper()
+	const dir = "../reconcile/testdata/corpus"
+	fsys := fstest.MapFS{}
+	err := fs.WalkDir(os.DirFS(dir), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(os.DirFS(dir), p)
+		fsys[p] = &fstest.MapFile{Data: data}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for p, content := range changes {
+		fsys[p] = &fstest.MapFile{Data: []byte(content)}
+	}
+	return fsys
+}
+
+func TestPlanFindsObjectsOfTwoProducts(t *testing.T) {
+	fsys := corpusFleet(t, map[string]string{
+		"products/web/releases/1.0.0/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: api-config\n  namespace: corpus-api\ndata:\n  rev: stolen\n",
+	})
+	rev, err := Plan(context.Background(), fsys, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range rev.Problems {
+		got = append(got, p.Error())
+	}
+	want := []string{
+		"products/api/releases/1.0.0/configmap.yaml:4: metadata.name: ConfigMap/corpus-api/api-config is also rendered by product web (products/web/releases/1.0.0/configmap.yaml:4) and no product owns it at this site yet: all of them are held until only one renders it (site corpus)",
+		"products/web/releases/1.0.0/configmap.yaml:4: metadata.name: ConfigMap/corpus-api/api-config is also rendered by product api (products/api/releases/1.0.0/configmap.yaml:4) and no product owns it at this site yet: all of them are held until only one renders it (site corpus)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The good fleet has none.
+	if rev, err := Plan(context.Background(), corpusFleet(t, nil), Options{}); err != nil || len(rev.Problems) > 0 {
+		t.Errorf("the good corpus fleet: %v, %v", rev.Problems, err)
+	}
+}

@@ -52,6 +52,14 @@ type claimant struct {
 	obj *unstructured.Unstructured
 }
 
+// ClaimObjects blocks the products that render an object another product
+// renders too, as planning does for a site; with nil owners (a fleet repo
+// checked without its clusters) every product that renders such an object
+// is blocked.
+func ClaimObjects(products []*ProductPlan, owners map[object.ObjMetadata][]string) {
+	claimObjects(products, owners)
+}
+
 // claimObjects blocks the products that render an object another product
 // renders too. Of each such object, the one product whose inventory holds it
 // (owners: the products each object's inventories list) keeps it and every
