@@ -19,6 +19,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/daemon"
 	"github.com/syncd-dev/syncd/internal/metrics"
+	"github.com/syncd-dev/syncd/internal/profiling"
 	"github.com/syncd-dev/syncd/internal/status"
 	"github.com/syncd-dev/syncd/internal/tracing"
 	"github.com/syncd-dev/syncd/internal/version"
@@ -28,7 +29,7 @@ func newRunCommand(s *streams) *cobra.Command {
 	f := &commonFlags{}
 	var resync, healthTimeout, retention time.Duration
 	var leaderElect, publishStatus, promoter bool
-	var webhookSecret string
+	var webhookSecret, pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "run [flags]",
 		Short: "Run the per-site reconcile daemon",
@@ -47,6 +48,11 @@ step; a stopped apply is safe to resume.`,
 			}
 			if f.repo == "" {
 				return withCode(ExitError, fmt.Errorf("--repo (or SYNCD_REPO) is required"))
+			}
+			if pprofAddr != "" {
+				if err := profiling.CheckLoopback(pprofAddr); err != nil {
+					return withCode(ExitError, err)
+				}
 			}
 			log, err := newLogger(s, f.logFormat)
 			if err != nil {
@@ -130,6 +136,13 @@ step; a stopped apply is safe to resume.`,
 				return err
 			}
 			defer stopServer()
+			if pprofAddr != "" {
+				stopPprof, err := servePprof(ctx, pprofAddr, log)
+				if err != nil {
+					return err
+				}
+				defer stopPprof()
+			}
 			log.Info("starting", "repo", f.repo, "branch", f.branch, "interval", f.interval, "listen", f.listen, "webhook", webhookSecret != "", "leader_elect", leaderElect, "promote", promoter)
 			if !leaderElect {
 				return work(ctx)
@@ -154,6 +167,7 @@ step; a stopped apply is safe to resume.`,
 	cmd.Flags().BoolVar(&promoter, "promote", false, "also run the promoter (on the leader only): evaluate the pipelines every --interval and commit bumps and recalls (needs a deploy key with write access)")
 	cmd.Flags().BoolVar(&leaderElect, "leader-elect", false, "elect a leader with a Lease so that of several replicas only one reconciles")
 	cmd.Flags().StringVar(&webhookSecret, "webhook-secret", "", "shared secret enabling POST /hooks/git (GitHub-style X-Hub-Signature-256); prefer SYNCD_WEBHOOK_SECRET")
+	cmd.Flags().StringVar(&pprofAddr, "pprof", "", "serve Go's net/http/pprof on this loopback address (e.g. 127.0.0.1:6060; other addresses are refused); off when empty")
 	cmd.Flags().DurationVar(&retention, "conflict-retention", 30*24*time.Hour, "how long resolved and superseded conflicts are kept for audit (0 keeps them)")
 	f.addRemoteGit(cmd.Flags())
 	f.addSite(cmd.Flags())
@@ -211,5 +225,22 @@ func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger) (
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shutdownCtx)
+	}, nil
+}
+
+// servePprof serves the pprof endpoints on addr (a loopback address) until
+// the returned stop is called.
+func servePprof(ctx context.Context, addr string, log hclog.Logger) (stop func(), err error) {
+	srv, err := profiling.Serve(addr)
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	log.Info("serving /debug/pprof/", "address", srv.Addr)
+	return func() {
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := srv.Stop(shutdownCtx); err != nil {
+			log.Warn("pprof server", "error", err)
+		}
 	}, nil
 }
