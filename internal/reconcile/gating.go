@@ -60,6 +60,7 @@ func (r *Reconciler) Plan(ctx context.Context, fsys fs.FS, revision string, hist
 	if err := g.gate(ctx, plan); err != nil {
 		return nil, err
 	}
+	r.clusterScopedNamespaces(plan)
 	// An object two products render stays with the one that owns it; what
 	// depends on a product blocked for it is held back.
 	claimObjects(plan.Products, inventoryOwners(applied))

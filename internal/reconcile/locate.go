@@ -1,9 +1,12 @@
 package reconcile
 
 import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/syncd-dev/syncd/internal/apply"
+	"github.com/syncd-dev/syncd/internal/render"
 )
 
 // locateApplyError places err, an error of applying pp's objects, at the
@@ -29,4 +32,37 @@ func locateApplyError(err error, pp *ProductPlan, served func(schema.GroupKind) 
 func (r *Reconciler) servedKind(gk schema.GroupKind) bool {
 	_, err := r.mapper.RESTMapping(gk)
 	return err == nil
+}
+
+// clusterScopedNamespaces applies render.ClusterScopedNamespaces to the
+// products of plan with the API server's view of which kinds are
+// cluster-scoped: the render knows only built-in kinds and the CRDs of the
+// same render, not a custom kind whose CRD another product installed, to
+// which it gives the product's namespace.
+func (r *Reconciler) clusterScopedNamespaces(plan *Plan) {
+	if r.mapper == nil {
+		return
+	}
+	scoped := map[schema.GroupVersionKind]bool{}
+	clusterScoped := func(o *unstructured.Unstructured) bool {
+		gvk := o.GroupVersionKind()
+		cluster, ok := scoped[gvk]
+		if !ok {
+			m, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
+			cluster = err == nil && m.Scope.Name() == meta.RESTScopeNameRoot
+			scoped[gvk] = cluster
+		}
+		return cluster
+	}
+	for _, pp := range plan.Products {
+		if pp.Err != nil || len(pp.Objects) == 0 {
+			continue
+		}
+		srcs, err := render.ClusterScopedNamespaces(pp.Objects, pp.Sources, clusterScoped)
+		if err != nil {
+			pp.Err = err
+			continue
+		}
+		pp.Sources = srcs
+	}
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path"
 	"runtime"
 	"sort"
@@ -215,13 +216,15 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 	if len(objs) == 0 {
 		return nil, nil, fmt.Errorf("kustomize build %s: the release renders no objects", req.ReleaseDir)
 	}
-	if err := clusterScopedNamespaces(objs, from); err != nil {
-		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
-	}
-	finish(objs, req)
+	scopes := newScopes(objs)
+	finish(objs, req, scopes)
 	srcs := make(Sources, len(from))
 	for o, src := range from {
 		srcs[ObjectKey(o)] = src
+	}
+	srcs, err = ClusterScopedNamespaces(objs, srcs, func(o *unstructured.Unstructured) bool { return !scopes.namespaced(o) })
+	if err != nil {
+		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
 	}
 	return objs, srcs, nil
 }
@@ -234,28 +237,44 @@ func tooManyObjects(req Request, n int) error {
 	return fmt.Errorf("kustomize build %s: product %s renders %d objects, more than the limit of %d objects per product", req.ReleaseDir, req.Product, n, MaxObjects)
 }
 
-// clusterScopedNamespaces refuses a cluster-scoped object whose file writes
-// metadata.namespace (the API server would drop it, and syncd would track an
-// object that does not exist), placed at that line; a namespace a kustomize
-// transformer gave a cluster-scoped custom kind is removed.
-func clusterScopedNamespaces(objs []*unstructured.Unstructured, from map[*unstructured.Unstructured]Source) error {
-	scopes := newScopes(objs)
+// ClusterScopedNamespaces checks the namespaces of the objects among objs
+// that clusterScoped says are cluster-scoped: one whose file writes
+// metadata.namespace is refused, placed at that line (the API server would
+// drop the namespace, and syncd would track an object that does not exist);
+// any other loses its namespace (a kustomize transformer, or syncd's default
+// for a kind it took as namespaced, gave it one) and objs is sorted again.
+// It returns srcs, the objects' sources, re-keyed: a new map when an object
+// lost its namespace, srcs is not modified.
+func ClusterScopedNamespaces(objs []*unstructured.Unstructured, srcs Sources, clusterScoped func(*unstructured.Unstructured) bool) (Sources, error) {
+	out, changed := srcs, false
 	for _, o := range objs {
-		if o.GetNamespace() == "" || scopes.namespaced(o) {
+		if o.GetNamespace() == "" || !clusterScoped(o) {
 			continue
 		}
-		if src, ok := from[o]; ok && src.Declares("metadata.namespace") {
-			return src.At("metadata.namespace", fmt.Errorf("%s %s is cluster-scoped: it takes no namespace; remove metadata.namespace %q",
+		src, ok := srcs.Of(o)
+		if ok && src.Declares("metadata.namespace") {
+			return srcs, src.At("metadata.namespace", fmt.Errorf("%s %s is cluster-scoped: it takes no namespace; remove metadata.namespace %q",
 				o.GetKind(), o.GetName(), o.GetNamespace()))
 		}
+		if !changed {
+			out, changed = maps.Clone(srcs), true
+		}
+		if ok {
+			delete(out, ObjectKey(o))
+		}
 		o.SetNamespace("")
+		if ok {
+			out[ObjectKey(o)] = src
+		}
 	}
-	return nil
+	if changed {
+		Sort(objs)
+	}
+	return out, nil
 }
 
 // finish labels the objects, defaults their namespace and sorts them.
-func finish(objs []*unstructured.Unstructured, req Request) {
-	scopes := newScopes(objs)
+func finish(objs []*unstructured.Unstructured, req Request, scopes scopes) {
 	for _, o := range objs {
 		labels := o.GetLabels()
 		if labels == nil {
