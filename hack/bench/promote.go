@@ -47,10 +47,12 @@ func benchPromote(ctx context.Context, syncd string, products, sites int) error 
 	if err != nil {
 		return err
 	}
+	// The reports are cached across evaluations as in `run --promote`.
+	cache := status.NewReportCache()
 	p := &promote.Promoter{
 		Git: src, DryRun: true,
-		Reports: func(ctx context.Context) (map[string]*status.Report, map[string]error, error) {
-			return status.ReadReports(ctx, src)
+		Reports: func(ctx context.Context, _ promote.FleetAt) (map[string]*status.Report, map[string]error, error) {
+			return cache.ReadReports(ctx, src)
 		},
 	}
 	w := newTable()

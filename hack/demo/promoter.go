@@ -36,7 +36,7 @@ func (d *demo) runPromoter(ctx context.Context, every time.Duration) (<-chan str
 	gitDir := d.git.RepoPath("fleet.git")
 	p := &promote.Promoter{
 		Git: src, Log: log,
-		Reports: func(context.Context) (map[string]*status.Report, map[string]error, error) {
+		Reports: func(context.Context, promote.FleetAt) (map[string]*status.Report, map[string]error, error) {
 			return readReports(gitDir)
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/fleetstatus"
+	"github.com/syncd-dev/syncd/internal/promote"
 	"github.com/syncd-dev/syncd/internal/status"
 )
 
@@ -64,7 +65,11 @@ exits 0.`,
 				return withCode(ExitError, err)
 			}
 			unsigned := map[string]bool{}
-			reports, unreadable, err := trustedReports(ctx, src, statusSrc, func(site string) {
+			at := promote.FleetAt{Revision: rev.SHA, Files: snap}
+			if repo.Fleet != nil {
+				at.RequireSigned = repo.Fleet.Spec.Reports.RequireSigned
+			}
+			reports, unreadable, err := newReportReader(statusSrc).read(ctx, at, func(site string) {
 				unsigned[site] = true
 				fmt.Fprintf(s.err, "warning: report of site %s is unsigned: the site declares no key (%s)\n", site, status.SiteKeyFile(site))
 			})

@@ -101,7 +101,7 @@ are named on stderr), 2 on error. The deploy key needs write access.`,
 func newPromoter(src *gitsource.Source, log hclog.Logger, m *metrics.Metrics, ev *promotionEvents) *promote.Promoter {
 	p := &promote.Promoter{
 		Git: src, Log: log,
-		Reports: func(ctx context.Context) (map[string]*status.Report, map[string]error, error) {
+		Reports: func(ctx context.Context, _ promote.FleetAt) (map[string]*status.Report, map[string]error, error) {
 			return status.ReadReports(ctx, src)
 		},
 	}

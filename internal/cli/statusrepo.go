@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/pflag"
 
-	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/promote"
 	"github.com/syncd-dev/syncd/internal/status"
@@ -54,30 +53,34 @@ func (f *commonFlags) statusSource(src *gitsource.Source, log hclog.Logger) (*gi
 	return s, nil
 }
 
-// trustedReports reads the sites' reports from the status repo, checking
-// each signature against the keys the fleet repo's head declares
+// reportReader reads the sites' reports from the status repo, checking
+// each signature against the keys the fleet repo declares
 // (sites/<site>/site.pub, fleet.yaml spec.reports.requireSigned): reports
 // ignored for their signature are in unreadable, with the others that cannot
-// be read. A site read unsigned (it declares no key) is named through
-// unsignedFn.
-func trustedReports(ctx context.Context, fleetSrc, statusSrc *gitsource.Source, unsignedFn func(site string)) (map[string]*status.Report, map[string]error, error) {
-	rev, _, err := fleetSrc.Fetch(ctx)
+// be read. A long-lived reader (the promoter of `run --promote`) keeps one,
+// so that an evaluation reloads the keys only when the fleet repo moved and
+// re-reads only the reports whose branch moved.
+type reportReader struct {
+	statusSrc *gitsource.Source
+	cache     *status.ReportCache
+
+	mu       sync.Mutex
+	trustRev string
+	trust    *status.ReportTrust
+}
+
+func newReportReader(statusSrc *gitsource.Source) *reportReader {
+	return &reportReader{statusSrc: statusSrc, cache: status.NewReportCache()}
+}
+
+// read reads the reports trusting the fleet repo at at; a site read
+// unsigned (it declares no key) is named through unsignedFn.
+func (r *reportReader) read(ctx context.Context, at promote.FleetAt, unsignedFn func(site string)) (map[string]*status.Report, map[string]error, error) {
+	trust, err := r.trustAt(at)
 	if err != nil {
 		return nil, nil, err
 	}
-	snap, err := fleetSrc.Snapshot(ctx, rev.SHA)
-	if err != nil {
-		return nil, nil, err
-	}
-	requireSigned := false
-	if repo, _ := fleet.Load(snap); repo != nil && repo.Fleet != nil {
-		requireSigned = repo.Fleet.Spec.Reports.RequireSigned
-	}
-	trust, err := status.LoadReportTrust(snap, requireSigned)
-	if err != nil {
-		return nil, nil, err
-	}
-	reports, unreadable, unsigned, err := status.ReadSignedReports(ctx, statusSrc, trust)
+	reports, unreadable, unsigned, err := r.cache.ReadSignedReports(ctx, r.statusSrc, trust)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -89,6 +92,21 @@ func trustedReports(ctx context.Context, fleetSrc, statusSrc *gitsource.Source, 
 	return reports, unreadable, nil
 }
 
+// trustAt is the keys the fleet repo at declares, loaded once per revision.
+func (r *reportReader) trustAt(at promote.FleetAt) (*status.ReportTrust, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.trust != nil && r.trustRev == at.Revision && r.trust.RequireSigned == at.RequireSigned {
+		return r.trust, nil
+	}
+	trust, err := status.LoadReportTrust(at.Files, at.RequireSigned)
+	if err != nil {
+		return nil, err
+	}
+	r.trustRev, r.trust = at.Revision, trust
+	return trust, nil
+}
+
 // readReportsFrom makes p read the sites' reports from the status repo
 // (--status-repo, default the fleet repo src), signatures checked, naming on
 // log the sites read unsigned.
@@ -98,9 +116,10 @@ func (f *commonFlags) readReportsFrom(p *promote.Promoter, src *gitsource.Source
 		return withCode(ExitError, err)
 	}
 	warn := &unsignedWarner{log: log}
-	p.Reports = func(ctx context.Context) (map[string]*status.Report, map[string]error, error) {
+	reader := newReportReader(statusSrc)
+	p.Reports = func(ctx context.Context, at promote.FleetAt) (map[string]*status.Report, map[string]error, error) {
 		var unsigned []string
-		reports, unreadable, err := trustedReports(ctx, src, statusSrc, func(site string) { unsigned = append(unsigned, site) })
+		reports, unreadable, err := reader.read(ctx, at, func(site string) { unsigned = append(unsigned, site) })
 		if err == nil {
 			warn.observe(unsigned)
 		}

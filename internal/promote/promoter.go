@@ -40,9 +40,21 @@ type Git interface {
 	CommitChange(ctx context.Context, req gitsource.CommitRequest) (sha string, pushed bool, err error)
 }
 
-// ReportReader reads every site's status report; unreadable reports are
-// returned by site, never as the error.
-type ReportReader func(ctx context.Context) (reports map[string]*status.Report, unreadable map[string]error, err error)
+// FleetAt is the fleet repo at the revision an evaluation reads: a report
+// reader checks the reports' signatures against the keys it declares.
+type FleetAt struct {
+	// Revision is the commit.
+	Revision string
+	// Files are its files.
+	Files fs.FS
+	// RequireSigned is fleet.yaml spec.reports.requireSigned.
+	RequireSigned bool
+}
+
+// ReportReader reads every site's status report, trusting the keys the
+// fleet repo at declares; unreadable reports are returned by site, never as
+// the error.
+type ReportReader func(ctx context.Context, at FleetAt) (reports map[string]*status.Report, unreadable map[string]error, err error)
 
 // Promoter evaluates the fleet's pipelines and commits their decisions.
 type Promoter struct {
@@ -117,7 +129,11 @@ func (p *Promoter) once(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	reports, unreadable, err := p.Reports(ctx)
+	at := FleetAt{Revision: rev.SHA, Files: snap}
+	if repo.Fleet != nil {
+		at.RequireSigned = repo.Fleet.Spec.Reports.RequireSigned
+	}
+	reports, unreadable, err := p.Reports(ctx, at)
 	if err != nil {
 		return nil, fmt.Errorf("reading status reports: %w", err)
 	}

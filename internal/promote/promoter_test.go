@@ -75,7 +75,9 @@ func (f *gitFleet) personCommits(msg string, edit func(dir string)) {
 }
 
 func staticReports(r map[string]*status.Report) ReportReader {
-	return func(context.Context) (map[string]*status.Report, map[string]error, error) { return r, nil, nil }
+	return func(context.Context, FleetAt) (map[string]*status.Report, map[string]error, error) {
+		return r, nil, nil
+	}
 }
 
 // later is a clock two hours ahead: every timed soak of the test world

@@ -26,13 +26,23 @@ type ReportSource interface {
 // unreadable, by site; it never stops the others from being read. err is
 // set only when the branches could not be fetched at all.
 func ReadReports(ctx context.Context, src ReportSource) (reports map[string]*Report, unreadable map[string]error, err error) {
+	return readReports(ctx, src, nil)
+}
+
+func readReports(ctx context.Context, src ReportSource, cache *ReportCache) (reports map[string]*Report, unreadable map[string]error, err error) {
 	heads, err := src.FetchBranches(ctx, BranchPrefix)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetching the status branches: %w", err)
 	}
+	cache.keep(heads)
 	reports, unreadable = map[string]*Report{}, map[string]error{}
 	for branch, sha := range heads {
 		site := strings.TrimPrefix(branch, BranchPrefix)
+		key := cacheKey(sha, nil, site)
+		if e, ok := cache.get(site, key); ok {
+			reports[site] = e.report
+			continue
+		}
 		r, err := readReport(ctx, src, site, branch, sha)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -41,6 +51,7 @@ func ReadReports(ctx context.Context, src ReportSource) (reports map[string]*Rep
 			unreadable[site] = err
 			continue
 		}
+		cache.put(site, cachedReport{key: key, report: r})
 		reports[site] = r
 	}
 	return reports, unreadable, nil

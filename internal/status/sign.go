@@ -126,13 +126,26 @@ type SignedReportSource interface {
 // its site declares, is left out and named in unreadable. unsigned lists the
 // sites read without a signature because they declare no key.
 func ReadSignedReports(ctx context.Context, src SignedReportSource, trust *ReportTrust) (reports map[string]*Report, unreadable map[string]error, unsigned []string, err error) {
+	return readSignedReports(ctx, src, trust, nil)
+}
+
+func readSignedReports(ctx context.Context, src SignedReportSource, trust *ReportTrust, cache *ReportCache) (reports map[string]*Report, unreadable map[string]error, unsigned []string, err error) {
 	heads, err := src.FetchBranches(ctx, BranchPrefix)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("fetching the status branches: %w", err)
 	}
+	cache.keep(heads)
 	reports, unreadable = map[string]*Report{}, map[string]error{}
 	for branch, sha := range heads {
 		site := strings.TrimPrefix(branch, BranchPrefix)
+		key := cacheKey(sha, trust, site)
+		if e, ok := cache.get(site, key); ok && trust.KeyErrors[site] == nil {
+			if !e.signed {
+				unsigned = append(unsigned, site)
+			}
+			reports[site] = e.report
+			continue
+		}
 		r, signed, err := readSignedReport(ctx, src, trust, site, branch, sha)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -144,6 +157,7 @@ func ReadSignedReports(ctx context.Context, src SignedReportSource, trust *Repor
 		if !signed {
 			unsigned = append(unsigned, site)
 		}
+		cache.put(site, cachedReport{key: key, report: r, signed: signed})
 		reports[site] = r
 	}
 	return reports, unreadable, unsigned, nil
