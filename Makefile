@@ -6,7 +6,9 @@ export GOTOOLCHAIN := local
 K8S_VERSION  ?= 1.36.3
 ETCD_VERSION ?= 3.6.8
 KWOK_VERSION ?= 0.8.0
+FLUX_VERSION ?= 1.9.6
 TESTBIN      := $(CURDIR)/bin/k8s/$(K8S_VERSION)
+FLUXBIN      := $(CURDIR)/bin/flux/$(FLUX_VERSION)
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT       ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS      := -X github.com/syncd-dev/syncd/internal/version.Version=$(VERSION) \
@@ -21,7 +23,7 @@ GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
-.PHONY: all build test unit lint bench demo testbin clean fuzz race e2e docs chaos
+.PHONY: all build test unit lint bench bench-flux demo testbin clean fuzz race e2e docs chaos
 
 all: build
 
@@ -87,6 +89,22 @@ fuzz:
 bench: testbin build
 	go test -run '^$$' -bench . -benchtime 5x ./internal/fleetdiff/
 	go run ./hack/bench
+
+## bench-flux: syncd beside Flux (source-controller + kustomize-controller, built on first use into bin/flux) and kubectl on the same 2,000 objects (minutes; not in `make test` or CI)
+# Flux is built from hack/tools/flux (its own go.mod), niced: the machine is
+# shared. Its CRDs are read from the same modules in the module cache.
+BENCH_FLUX_FLAGS ?= -pushes 10 -edits 10
+bench-flux: testbin build $(FLUXBIN)/.complete
+	go run ./hack/bench -only flux -flux-bin $(FLUXBIN) $(BENCH_FLUX_FLAGS) -flux-crds "$$(cd hack/tools/flux && \
+		for m in github.com/fluxcd/source-controller github.com/fluxcd/kustomize-controller; do \
+		  echo $$(go list -m -f '{{.Dir}}' $$m)/config/crd/bases; done)"
+
+$(FLUXBIN)/.complete: hack/tools/flux/go.mod
+	@mkdir -p $(FLUXBIN)
+	@echo ">> building Flux source-controller and kustomize-controller v$(FLUX_VERSION) into $(FLUXBIN) (first time: many minutes)" >&2
+	cd hack/tools/flux && nice go build -trimpath -ldflags "-s -w" -o $(FLUXBIN)/ \
+		github.com/fluxcd/source-controller github.com/fluxcd/kustomize-controller
+	@touch $@
 
 ## chaos: `syncd run` killed with SIGKILL at random points over 100 syncs of 500 objects, then converged: orphans, lost objects, time to converge (minutes; not in `make test` or CI)
 CHAOS_FLAGS ?=

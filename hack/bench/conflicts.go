@@ -159,6 +159,11 @@ func (s dirSource) Open(context.Context, string) (fs.FS, error) { return os.DirF
 // editAndWait edits a ConfigMap as another manager and returns how long it
 // took until the watch shows Git's value again.
 func editAndWait(ctx context.Context, kube kubernetes.Interface, name string) (time.Duration, error) {
+	return editAndWaitWithin(ctx, kube, name, 30*time.Second)
+}
+
+// editAndWaitWithin is editAndWait waiting up to limit.
+func editAndWaitWithin(ctx context.Context, kube kubernetes.Interface, name string, limit time.Duration) (time.Duration, error) {
 	cms := kube.CoreV1().ConfigMaps("bench")
 	cm, err := cms.Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -174,7 +179,7 @@ func editAndWait(ctx context.Context, kube kubernetes.Interface, name string) (t
 	if _, err := cms.Update(ctx, cm, metav1.UpdateOptions{FieldManager: "kubectl-edit"}); err != nil {
 		return 0, err
 	}
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(limit)
 	for {
 		select {
 		case ev := <-w.ResultChan():
@@ -182,7 +187,7 @@ func editAndWait(ctx context.Context, kube kubernetes.Interface, name string) (t
 				return time.Since(start), nil
 			}
 		case <-timeout:
-			return 0, fmt.Errorf("edit of %s not corrected within 30s", name)
+			return 0, fmt.Errorf("edit of %s not corrected within %s", name, limit)
 		}
 	}
 }

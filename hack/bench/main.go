@@ -3,6 +3,7 @@
 // and prints the figures. It asserts nothing: numbers are for reading.
 //
 //	go run ./hack/bench [-products 500] [-only reconcile|git|conflicts|daemon|promote|verify]
+//	go run ./hack/bench -only flux -flux-bin DIR -flux-crds 'DIR...'   (make bench-flux)
 package main
 
 import (
@@ -26,7 +27,7 @@ func main() {
 		runWrapChild()
 	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote, verify")
+	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote, verify, or flux (never run otherwise)")
 	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
@@ -35,11 +36,24 @@ func main() {
 	promoteProducts := flag.Int("promote-products", 100, "products of the fleet in the promote section")
 	promoteSites := flag.Int("promote-sites", 200, "sites (status branches) of the fleet in the promote section")
 	images := flag.Int("images", 200, "signed images (one product each) in the verify section")
+	fluxBin := flag.String("flux-bin", "", "flux section: directory holding source-controller and kustomize-controller (`make bench-flux` builds them)")
+	fluxCRDs := flag.String("flux-crds", "", "flux section: space-separated directories of Flux CRDs (config/crd/bases of both modules)")
 	flag.Parse()
 	ctx := context.Background()
 	syncd, err := filepath.Abs("bin/syncd")
 	if err != nil {
 		fail(err)
+	}
+	// The flux section runs only when asked for: it needs Flux built.
+	if *only == "flux" {
+		if _, err := os.Stat(syncd); err != nil {
+			fail(fmt.Errorf("%s not found: run `make build` first", syncd))
+		}
+		fc := fluxConfig{bin: *fluxBin, crdDirs: strings.Fields(*fluxCRDs), pushes: *pushes, edits: *edits}
+		if err := benchFlux(ctx, syncd, *products, fc); err != nil {
+			fail(err)
+		}
+		return
 	}
 	// The sections that run syncd as a process need it built.
 	if *only == "" || *only == "reconcile" || *only == "daemon" || *only == "promote" {
