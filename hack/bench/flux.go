@@ -84,14 +84,17 @@ func benchFlux(ctx context.Context, syncd string, n int, fc fluxConfig) error {
 	load, _ := os.ReadFile("/proc/loadavg")
 	fmt.Printf("  load average at start: %s", load)
 
+	fmt.Println("  syncd ...")
 	syncdCol, err := fluxSyncdColumn(ctx, syncd, srv, work, repo, n, fc)
 	if err != nil {
 		return fmt.Errorf("syncd: %w", err)
 	}
+	fmt.Println("  Flux ...")
 	fluxCol, err := fluxColumn(ctx, syncd, srv, work, repo, n, fc)
 	if err != nil {
 		return fmt.Errorf("flux: %w", err)
 	}
+	fmt.Println("  kubectl ...")
 	kubectlCol, err := fluxKubectlColumn(ctx, syncd, repo, n)
 	if err != nil {
 		return fmt.Errorf("kubectl: %w", err)
@@ -141,6 +144,13 @@ func fluxSyncdColumn(ctx context.Context, syncd string, srv *testenv.GitServer, 
 	defer c.Stop()
 	kube, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
+		return nil, err
+	}
+	// sync --once applies products concurrently and can reach one before
+	// p0000's Namespace exists ("namespaces bench not found", seen under
+	// load): the Namespace is made first, for syncd only (kubectl applies
+	// the file in order; Flux applies Namespaces first).
+	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
 		return nil, err
 	}
 	once := func(name string) (run, error) {
@@ -288,6 +298,9 @@ func fluxColumn(ctx context.Context, syncd string, srv *testenv.GitServer, work,
 
 	// The controllers, as processes, on loopback only.
 	storage := filepath.Join(work, "flux-storage")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return nil, err
+	}
 	artifacts := freeListen()
 	sc, err := testenv.StartProcess("source-controller", filepath.Join(fc.bin, "source-controller"), []string{
 		"--storage-path", storage, "--storage-addr", artifacts, "--storage-adv-addr", artifacts,
