@@ -438,7 +438,7 @@ func fluxKubectlColumn(ctx context.Context, syncd, repo string, n int) (column, 
 	}
 	return column{
 		fluxRows[0]: measured("%s / %s", runs[0].wall.Round(time.Millisecond), runs[0].cpu.Round(time.Millisecond)),
-		fluxRows[1]: measured("%s / n/m", runs[1].wall.Round(time.Millisecond)),
+		fluxRows[1]: measured("%s / —", runs[1].wall.Round(time.Millisecond)),
 		fluxRows[2]: measured("%s (apply only)", runs[2].wall.Round(time.Millisecond)),
 		fluxRows[5]: measured("%d MiB (peak, first apply)", runs[0].maxRSS/1024),
 	}, nil
