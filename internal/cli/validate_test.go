@@ -54,8 +54,8 @@ func TestValidateUsageErrors(t *testing.T) {
 }
 
 // TestValidateReportsBlockingPolicies: a rendered object that violates a
-// block-severity policy of fleet.yaml is a problem at the file and line that
-// write the object, naming the policy, for every site × product render (the
+// block-severity policy of fleet.yaml is a problem at the file and line of
+// the field that decided the rule, naming the policy and the object, for every site × product render (the
 // releases a site runs and those it may run next); warn-severity violations
 // (the example's images-pinned) are not problems.
 func TestValidateReportsBlockingPolicies(t *testing.T) {

@@ -143,7 +143,7 @@ func renderOtherReleases(ctx context.Context, rev *Revision, r *cachedRenderer, 
 		for _, res := range r.cache.RenderAll(ctx, r.repo, reqs) {
 			// A recalled release never runs again: its policies do not matter.
 			if rel := p.Release(res.Request.Version); res.Err == nil && (rel == nil || !rel.Spec.Recalled) {
-				for _, v := range blockingViolations(rev.Repo, res.Request.Site, name, res.Objects) {
+				for _, v := range blockingViolations(rev.Repo, res.Request.Site, name, res) {
 					probs.add(res.Request.Site, violationProblem(v, res.Request, rev.Repo.Fleet.Spec.Policies, src))
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -14,25 +15,33 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/policy"
+	"github.com/syncd-dev/syncd/internal/reconcile"
 	"github.com/syncd-dev/syncd/internal/render"
 )
 
 // violationProblem is the problem of a rendered object that violates a
-// block-severity policy: at the file and line where the object is written
-// (its release, else the site's Component), or at the release directory when
-// it cannot be found there (a generated or renamed object); the field is the
-// object; the message names the policy and where fleet.yaml declares it.
+// block-severity policy: at the file and line of the field that decided the
+// rule when the violation was located (v.Source, v.Field), else where the
+// object is written (its release, else the site's Component), or at the
+// release directory when it cannot be found there (a generated or renamed
+// object); the message names the policy and where fleet.yaml declares it.
 func violationProblem(v policy.Violation, req render.Request, policies []fleet.Policy, src *sources) *fleet.Error {
-	kind, name := objectKindName(v.Object)
-	file, line := src.find(kind, name, req.ReleaseDir, req.ComponentDir)
-	if file == "" {
-		file = req.ReleaseDir
-	}
 	where := "fleet.yaml"
 	for i := range policies {
 		if policies[i].Name == v.Policy && policies[i].Line() > 0 {
 			where = fmt.Sprintf("fleet.yaml:%d", policies[i].Line())
 		}
+	}
+	if file, line, ok := splitSource(v.Source); ok && v.Field != "" {
+		return &fleet.Error{
+			File: file, Line: line, Field: v.Field,
+			Msg: fmt.Sprintf("blocked by policy %s (%s): %s: %s", v.Policy, where, v.Object, v.Message),
+		}
+	}
+	kind, name := objectKindName(v.Object)
+	file, line := src.find(kind, name, req.ReleaseDir, req.ComponentDir)
+	if file == "" {
+		file = req.ReleaseDir
 	}
 	return &fleet.Error{
 		File: file, Line: line, Field: v.Object,
@@ -40,15 +49,30 @@ func violationProblem(v policy.Violation, req render.Request, policies []fleet.P
 	}
 }
 
+// splitSource splits a violation's Source, FILE:LINE.
+func splitSource(s string) (file string, line int, ok bool) {
+	i := strings.LastIndex(s, ":")
+	if i <= 0 {
+		return "", 0, false
+	}
+	line, err := strconv.Atoi(s[i+1:])
+	if err != nil || line <= 0 {
+		return "", 0, false
+	}
+	return s[:i], line, true
+}
+
 // blockingViolations evaluates the fleet's policies over the objects of one
 // render of product at site and returns the block-severity violations.
-func blockingViolations(repo *fleet.Repo, site, product string, objects []*unstructured.Unstructured) []policy.Violation {
+func blockingViolations(repo *fleet.Repo, site, product string, res render.Result) []policy.Violation {
 	policies := repo.Fleet.Spec.Policies
 	s := repo.Sites[site]
 	if len(policies) == 0 || s == nil {
 		return nil
 	}
-	return policy.Evaluate(policies, s, map[string][]*unstructured.Unstructured{product: objects}).Blocking(product)
+	vs := policy.Evaluate(policies, s, map[string][]*unstructured.Unstructured{product: res.Objects}).Blocking(product)
+	reconcile.LocateViolations(vs, map[string]*reconcile.ProductPlan{product: {Objects: res.Objects, Sources: res.Sources}})
+	return vs
 }
 
 // objectKindName splits a violation's object, Kind/namespace/name or

@@ -24,7 +24,7 @@ func checkPolicies(policies []fleet.Policy, site *fleet.Site, byName map[string]
 		}
 	}
 	res := policy.Evaluate(policies, site, rendered)
-	locateViolations(res.Violations, byName)
+	LocateViolations(res.Violations, byName)
 	for name := range rendered {
 		if blocking := res.Blocking(name); len(blocking) > 0 {
 			byName[name].Err = &policy.BlockedError{Violations: blocking}
@@ -33,10 +33,10 @@ func checkPolicies(policies []fleet.Policy, site *fleet.Site, byName map[string]
 	return res
 }
 
-// locateViolations sets the Source of each violation: the file and line of
+// LocateViolations sets the Source of each violation: the file and line of
 // the field that decided the rule, or of the object when the field is not
-// in the file.
-func locateViolations(vs []policy.Violation, byName map[string]*ProductPlan) {
+// in the file. byName holds the products' rendered objects and sources.
+func LocateViolations(vs []policy.Violation, byName map[string]*ProductPlan) {
 	for i := range vs {
 		pp := byName[vs[i].Product]
 		if pp == nil {
