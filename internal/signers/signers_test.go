@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/object"
 
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
@@ -87,15 +88,7 @@ func TestVerifyCommitSignedWithGit(t *testing.T) {
 			} else {
 				id = gitCommit(t, repoDir, tt.key, tt.name)
 			}
-			repo, err := git.PlainOpen(repoDir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := repo.CommitObject(plumbingHash(id))
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := as.VerifyCommit(c)
+			s, err := as.VerifyCommit(commitIn(t, repoDir, id))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Fatalf("VerifyCommit: %v", err)
@@ -120,15 +113,7 @@ func TestVerifyCommitOpenPGPTampered(t *testing.T) {
 	if out, err := exec.Command("git", "init", "-q", repoDir).CombinedOutput(); err != nil {
 		t.Fatalf("git init: %v: %s", err, out)
 	}
-	id := testenv.CommitAllOpenPGP(t, repoDir, "signed", bot)
-	repo, err := git.PlainOpen(repoDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := repo.CommitObject(plumbingHash(id))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := commitIn(t, repoDir, testenv.CommitAllOpenPGP(t, repoDir, "signed", bot))
 	if _, err := as.VerifyCommit(c); err != nil {
 		t.Fatalf("VerifyCommit of the signed commit: %v", err)
 	}
@@ -168,6 +153,20 @@ func FuzzParse(f *testing.F) {
 }
 
 func plumbingHash(id string) plumbing.Hash { return plumbing.NewHash(id) }
+
+// commitIn reads commit id of the repository in dir with go-git.
+func commitIn(t *testing.T, dir, id string) *object.Commit {
+	t.Helper()
+	repo, err := git.PlainOpen(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := repo.CommitObject(plumbingHash(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 func TestSignatureFormat(t *testing.T) {
 	for _, tt := range []struct{ sig, want string }{
