@@ -146,13 +146,6 @@ func fluxSyncdColumn(ctx context.Context, syncd string, srv *testenv.GitServer, 
 	if err != nil {
 		return nil, err
 	}
-	// sync --once applies products concurrently and can reach one before
-	// p0000's Namespace exists ("namespaces bench not found", seen under
-	// load): the Namespace is made first, for syncd only (kubectl applies
-	// the file in order; Flux applies Namespaces first).
-	if _, err := kube.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bench"}}, metav1.CreateOptions{}); err != nil {
-		return nil, err
-	}
 	once := func(name string) (run, error) {
 		return measure(name, exec.CommandContext(ctx, syncd, "sync", "--once", "--site", "bench", "--repo-dir", repo,
 			"--kubeconfig", c.Kubeconfig, "--health-timeout", "0s"))

@@ -307,30 +307,6 @@ func joinNotes(notes ...string) string {
 // applied at once; each applies its own objects with applyConcurrency.
 const productConcurrency = 8
 
-// levels groups plan indexes so every product comes after the products it
-// depends on: level 0 has no planned dependencies, level n depends on < n.
-func levels(products []*ProductPlan) [][]int {
-	index := make(map[string]int, len(products))
-	for i, pp := range products {
-		index[pp.Name] = i
-	}
-	depth := make([]int, len(products))
-	var out [][]int
-	// products is in dependency order, so one pass settles every depth.
-	for i, pp := range products {
-		for _, dep := range pp.Dependencies {
-			if j, ok := index[dep.Product]; ok && j < i && depth[j]+1 > depth[i] {
-				depth[i] = depth[j] + 1
-			}
-		}
-		for len(out) <= depth[i] {
-			out = append(out, nil)
-		}
-		out[depth[i]] = append(out[depth[i]], i)
-	}
-	return out
-}
-
 // syncProduct applies one product and prunes what left its render. It
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
