@@ -23,7 +23,7 @@ GO_TEST_FLAGS ?= -count=1 -p 1 -timeout 40m
 # Tests find the control plane here (controller-runtime envtest convention).
 export KUBEBUILDER_ASSETS := $(TESTBIN)
 
-.PHONY: all build test unit lint bench bench-flux demo testbin clean fuzz race e2e docs chaos
+.PHONY: all build test unit lint bench bench-flux demo testbin clean fuzz race e2e docs chaos bench-fleet
 
 all: build
 
@@ -110,6 +110,11 @@ $(FLUXBIN)/.complete: hack/tools/flux/go.mod
 CHAOS_FLAGS ?=
 chaos: testbin
 	go run ./hack/chaos $(CHAOS_FLAGS)
+
+## bench-fleet: N site daemons (`syncd run` each, one with --promote) polling one OpenSSH Git server every 15 s: idle Git load, commit -> all applied, promoter evaluation, RSS per daemon (BENCH_FLEET_FLAGS=-sites 10,50; minutes; not in `make test` or CI)
+BENCH_FLEET_FLAGS ?=
+bench-fleet: testbin
+	go run ./hack/benchfleet $(BENCH_FLEET_FLAGS)
 
 ## demo: two sites (each its own control plane and `syncd run`), a local SSH git server with the example fleet, a release promoted while you watch
 DEMO_FLAGS ?=
