@@ -51,6 +51,7 @@ type config struct {
 	settle   time.Duration
 	timeout  time.Duration
 	keep     bool
+	stagger  bool
 }
 
 func main() {
@@ -60,6 +61,7 @@ func main() {
 	flag.DurationVar(&cfg.idle, "idle", time.Minute, "the idle window over which the Git server's load is measured")
 	flag.DurationVar(&cfg.settle, "settle", 0, "wait after every site applied before the idle window (default: two intervals)")
 	flag.DurationVar(&cfg.timeout, "timeout", 10*time.Minute, "how long the sites may take to apply the first commit, and the bump")
+	flag.BoolVar(&cfg.stagger, "stagger", true, "spread the daemons' starts over one interval, so they poll at different phases as a real fleet does (false: all in step)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the work directories (logs, caches, repository)")
 	flag.Parse()
 	var err error
@@ -212,8 +214,16 @@ func measure(ctx context.Context, cfg config, bin string, n int, out io.Writer) 
 		return res, err
 	}
 
+	// Sites of a real fleet poll at random phases; started together they
+	// would poll in step (a burst of N sessions, and a bump applied at the
+	// next common tick), so the starts are spread over one interval.
 	t0 := time.Now()
 	for i := range n {
+		if i > 0 && cfg.stagger {
+			if err := sleep(ctx, cfg.interval/time.Duration(n)); err != nil {
+				return res, err
+			}
+		}
 		if err := b.startSite(i); err != nil {
 			return res, err
 		}
