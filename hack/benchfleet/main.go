@@ -144,6 +144,7 @@ type result struct {
 	bumpApplied            time.Duration
 	promoteCold, promoteOK time.Duration
 	rssMedian, rssMax      int64
+	anonMedian, anonMax    int64 // RssAnon: the daemon's own memory, without the binary's shared pages
 	loadavg                string
 }
 
@@ -152,17 +153,17 @@ func printTable(out io.Writer, rs []result) {
 		return
 	}
 	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "sites\tfirst sync, all\tidle git CPU/min\tssh sessions/min\tper site/interval\tpacks fetched idle\tstatus pushes idle\tbump -> all applied\tpromote eval cold\tpromote eval warm\tRSS median\tRSS max\tload avg\t")
+	fmt.Fprintln(w, "sites\tfirst sync, all\tidle git CPU/min\tssh sessions/min\tper site/interval\tpacks fetched idle\tstatus pushes idle\tbump -> all applied\tpromote eval cold\tpromote eval warm\tRSS median\tRSS max\tanon median\tanon max\tload avg\t")
 	for _, r := range rs {
 		perMin := func(v float64) float64 { return v * float64(time.Minute) / float64(r.idle) }
 		cpu := time.Duration(perMin(float64(r.idleCPU)))
 		sessions := perMin(float64(r.sessions))
 		perSiteInterval := sessions / float64(r.sites) * float64(r.interval) / float64(time.Minute)
-		fmt.Fprintf(w, "%d\t%s\t%s\t%.0f\t%.2f\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.sites,
+		fmt.Fprintf(w, "%d\t%s\t%s\t%.0f\t%.2f\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.sites,
 			r.firstApplied.Round(100*time.Millisecond), cpu.Round(10*time.Millisecond), sessions, perSiteInterval,
 			r.packsFetched, r.statusPushes, r.bumpApplied.Round(100*time.Millisecond),
 			r.promoteCold.Round(10*time.Millisecond), r.promoteOK.Round(10*time.Millisecond),
-			mib(r.rssMedian), mib(r.rssMax), r.loadavg)
+			mib(r.rssMedian), mib(r.rssMax), mib(r.anonMedian), mib(r.anonMax), r.loadavg)
 	}
 	_ = w.Flush()
 }
@@ -254,8 +255,10 @@ func measure(ctx context.Context, cfg config, bin string, n int, out io.Writer) 
 	res.sessions = after.sessions - before.sessions
 	res.packsFetched = after.packs - before.packs
 	res.statusPushes = changedRefs(before.refs, after.refs)
-	res.rssMedian, res.rssMax, err = b.rss()
-	if err != nil {
+	if res.rssMedian, res.rssMax, err = b.rss("VmRSS"); err != nil {
+		return res, err
+	}
+	if res.anonMedian, res.anonMax, err = b.rss("RssAnon"); err != nil {
 		return res, err
 	}
 	res.loadavg = loadavg()
@@ -599,15 +602,16 @@ func changedRefs(before, after map[string]string) int {
 	return n
 }
 
-// rss returns the median and max resident memory of the daemons.
-func (b *bench) rss() (median, maxRSS int64, err error) {
+// rss returns the median and max of a /proc/<pid>/status memory field
+// (VmRSS, RssAnon) over the daemons.
+func (b *bench) rss(field string) (median, maxRSS int64, err error) {
 	var all []int64
 	for i, p := range b.daemons {
 		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", siteName(i), err)
 		}
-		v, err := vmRSS(string(data))
+		v, err := statusKB(string(data), field)
 		if err != nil {
 			return 0, 0, fmt.Errorf("%s: %w", siteName(i), err)
 		}
@@ -616,22 +620,23 @@ func (b *bench) rss() (median, maxRSS int64, err error) {
 	return medianMax(all)
 }
 
-// vmRSS reads VmRSS (bytes) from a /proc/<pid>/status text.
-func vmRSS(status string) (int64, error) {
+// statusKB reads a field in kB (VmRSS, RssAnon) from a /proc/<pid>/status
+// text, in bytes.
+func statusKB(status, field string) (int64, error) {
 	for _, line := range strings.Split(status, "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			f := strings.Fields(rest)
 			if len(f) == 0 {
 				break
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			if err != nil {
-				return 0, fmt.Errorf("VmRSS %q: %w", rest, err)
+				return 0, fmt.Errorf("%s %q: %w", field, rest, err)
 			}
 			return kb << 10, nil
 		}
 	}
-	return 0, errors.New("no VmRSS in /proc status")
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // medianMax returns the median and the maximum of vs.

@@ -57,9 +57,14 @@ func TestMedianMaxAndRSS(t *testing.T) {
 	if _, _, err := medianMax(nil); err == nil {
 		t.Error("medianMax(nil): want an error")
 	}
-	rss, err := vmRSS("Name:\tsyncd\nVmRSS:\t  102400 kB\nThreads: 9\n")
-	if err != nil || rss != 100<<20 {
-		t.Errorf("vmRSS = %d, %v; want %d", rss, err, 100<<20)
+	status := "Name:\tsyncd\nVmRSS:\t  102400 kB\nRssAnon:\t   20480 kB\nThreads: 9\n"
+	for field, want := range map[string]int64{"VmRSS": 100 << 20, "RssAnon": 20 << 20} {
+		if got, err := statusKB(status, field); err != nil || got != want {
+			t.Errorf("statusKB(%s) = %d, %v; want %d", field, got, err, want)
+		}
+	}
+	if _, err := statusKB(status, "VmSwap"); err == nil {
+		t.Error("statusKB(VmSwap): want an error")
 	}
 }
 
