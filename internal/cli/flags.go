@@ -103,7 +103,7 @@ func (f *commonFlags) addPrune(fs *pflag.FlagSet) {
 
 // addDaemon registers the daemon's flags.
 func (f *commonFlags) addDaemon(fs *pflag.FlagSet) {
-	fs.DurationVar(&f.interval, "interval", 15*time.Second, "how often to poll the fleet repo")
+	fs.DurationVar(&f.interval, "interval", 15*time.Second, "how often to poll the fleet repo (each wait up to 10% longer at random, so sites started together spread out)")
 	fs.StringVar(&f.listen, "listen", ":9090", "address for /metrics, /healthz and /readyz")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 }

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
 	"k8s.io/apimachinery/pkg/api/meta"
+	kwait "k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/util/workqueue"
@@ -186,6 +187,10 @@ func (d *Daemon) Trigger() {
 	}
 }
 
+// pollJitter is the share of --interval by which each wait between polls
+// is lengthened at random.
+const pollJitter = 0.1
+
 // Run reconciles until ctx ends, then returns nil once the current reconcile
 // has stopped. A reconcile interrupted by the end of ctx is safe: inventories
 // are written before applying, so the next start converges.
@@ -205,7 +210,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 
 	backoff := newBackoff(time.Second, 5*time.Minute)
 	for {
-		wait := d.cfg.Interval
+		// Up to pollJitter more than the interval, so that sites started
+		// together (a fleet restarted at once) do not poll the Git server
+		// in the same second for ever.
+		wait := kwait.Jitter(d.cfg.Interval, pollJitter)
 		wake := d.wakeTime()
 		due := time.Since(d.lastFull()) >= d.cfg.Resync || (!wake.IsZero() && !d.cfg.Now().Before(wake))
 		err := d.poll(ctx, due)
