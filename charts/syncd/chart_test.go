@@ -83,6 +83,7 @@ func customValues() map[string]any {
 		"publishStatus":     false,
 		"promote":           true,
 		"maxPrunePercent":   80,
+		"pprof":             map[string]any{"port": 6060},
 		"registryConfig":    "/etc/syncd/registry/config.json",
 		"replicas":          2,
 		"image":             map[string]any{"repository": "registry.example.com/syncd", "tag": "v1.2.3", "pullPolicy": "Always"},
@@ -619,6 +620,7 @@ func TestRenderCustomValues(t *testing.T) {
 		"publish-status":     "false",
 		"promote":            "true",
 		"max-prune-percent":  "80",
+		"pprof":              "127.0.0.1:6060",
 		"registry-config":    "/etc/syncd/registry/config.json",
 		"leader-elect":       "true",
 	}
