@@ -58,9 +58,6 @@ type corpusCase struct {
 	// and a line) unless noLine says no line applies.
 	want   []string
 	noLine bool
-	// known, when set, is a known failure of the product: the case is
-	// skipped unless SYNCD_CORPUS_KNOWN is set.
-	known string
 }
 
 func replace(file, old, new string) edit { return edit{file: file, old: old, new: new} }
@@ -301,9 +298,6 @@ func TestBadInputCorpus(t *testing.T) {
 		}
 		names[tc.name] = true
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.known != "" && os.Getenv("SYNCD_CORPUS_KNOWN") == "" {
-				t.Skip(tc.known)
-			}
 			dir := copyFleet(t, good, tc.name)
 			for _, e := range tc.edits {
 				applyEdit(t, dir, e)
