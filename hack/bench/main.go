@@ -3,6 +3,7 @@
 // and prints the figures. It asserts nothing: numbers are for reading.
 //
 //	go run ./hack/bench [-products 500] [-only reconcile|git|conflicts|daemon|promote|verify]
+//	go run ./hack/bench -only memory [-memory-products 500,2000] [-profile-dir DIR]
 //	go run ./hack/bench -only flux -flux-bin DIR -flux-crds 'DIR...'   (make bench-flux)
 package main
 
@@ -13,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -27,7 +29,7 @@ func main() {
 		runWrapChild()
 	}
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
-	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, promote, verify, or flux (never run otherwise)")
+	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, memory, promote, verify, or flux (never run otherwise)")
 	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
@@ -38,6 +40,9 @@ func main() {
 	images := flag.Int("images", 200, "signed images (one product each) in the verify section")
 	fluxBin := flag.String("flux-bin", "", "flux section: directory holding source-controller and kustomize-controller (`make bench-flux` builds them)")
 	fluxCRDs := flag.String("flux-crds", "", "flux section: space-separated directories of Flux CRDs (config/crd/bases of both modules)")
+	memoryProducts := flag.String("memory-products", "500,2000", "memory section: site sizes in products (4 objects each), comma-separated")
+	memoryPolls := flag.Int("memory-polls", 20, "memory section: seconds of 1 s polls after the first sync before the second sample")
+	profileDir := flag.String("profile-dir", "", "memory section: keep the daemon's heap profiles here (heap-<objects>.pb.gz)")
 	flag.Parse()
 	ctx := context.Background()
 	syncd, err := filepath.Abs("bin/syncd")
@@ -56,7 +61,7 @@ func main() {
 		return
 	}
 	// The sections that run syncd as a process need it built.
-	if *only == "" || *only == "reconcile" || *only == "daemon" || *only == "promote" {
+	if *only == "" || *only == "reconcile" || *only == "daemon" || *only == "memory" || *only == "promote" {
 		if _, err := os.Stat(syncd); err != nil {
 			fail(fmt.Errorf("%s not found: run `make build` first", syncd))
 		}
@@ -81,6 +86,15 @@ func main() {
 			fail(err)
 		}
 	}
+	if *only == "" || *only == "memory" {
+		sizes, err := parseSizes(*memoryProducts)
+		if err != nil {
+			fail(err)
+		}
+		if err := benchMemory(ctx, syncd, sizes, *memoryPolls, *profileDir); err != nil {
+			fail(err)
+		}
+	}
 	if *only == "" || *only == "promote" {
 		if err := benchPromote(ctx, syncd, *promoteProducts, *promoteSites); err != nil {
 			fail(err)
@@ -91,6 +105,19 @@ func main() {
 			fail(err)
 		}
 	}
+}
+
+// parseSizes parses a comma-separated list of positive integers.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q: want positive integers separated by commas", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func fail(err error) {
