@@ -54,6 +54,13 @@ func TestAppliedChanged(t *testing.T) {
 			if got := appliedChanged(old, cur); got != tt.want {
 				t.Fatalf("appliedChanged = %v, want %v", got, tt.want)
 			}
+			// The watches' caches hold trimmed objects: same answers.
+			if got := appliedChanged(trimmed(old), trimmed(cur)); got != tt.want {
+				t.Fatalf("appliedChanged of trimmed objects = %v, want %v", got, tt.want)
+			}
+			if got := appliedChanged(trimmed(old), cur); got != tt.want {
+				t.Fatalf("appliedChanged of a trimmed and a whole object = %v, want %v", got, tt.want)
+			}
 		})
 	}
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/hashicorp/go-hclog"
-	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -87,7 +86,13 @@ func (w *watcher) ensure(ctx context.Context, plan *reconcile.Plan) {
 				continue
 			}
 			w.watched[m.Resource] = true
-			_, err = w.objects.ForResource(m.Resource).Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+			inf := w.objects.ForResource(m.Resource).Informer()
+			// The cache keeps only what onObject reads (trim.go).
+			if err := inf.SetTransform(trimForWatch); err != nil {
+				w.log.Error("watching", "resource", m.Resource.String(), "error", err)
+				continue
+			}
+			_, err = inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 				// The first list reports objects as added: one changed by
 				// someone else while no watch ran is drift too.
 				AddFunc:    func(obj any) { w.onObject(nil, obj, false) },
@@ -163,9 +168,10 @@ func (w *watcher) send(id object.ObjMetadata, args ...any) {
 // updates by controllers, the bulk of watch events, so queue nothing. The
 // objects are compared whole rather than by metadata.generation, which kinds
 // without a spec (ConfigMap, Secret) do not have and which label and
-// annotation edits do not bump.
+// annotation edits do not bump. Either object may be trimmed (trim.go): the
+// applied parts are compared by digest.
 func appliedChanged(old, cur *unstructured.Unstructured) bool {
-	return !equality.Semantic.DeepEqual(appliedPart(old), appliedPart(cur))
+	return appliedDigest(old) != appliedDigest(cur)
 }
 
 // appliedPart is u without status and server-maintained metadata.
