@@ -22,7 +22,26 @@ type Source struct {
 	// Line is the 1-based line where the object's document starts.
 	Line int
 
-	doc *yaml.Node // the object's mapping node
+	// The object's mapping node is doc when set; otherwise it is parsed
+	// again, when a field's line is asked for (an error to place), from
+	// text, the whole file (shared by the Sources of its documents), as the
+	// index-th of its documents. A parsed node costs some twenty times the
+	// bytes of its text, and a daemon keeps the Sources of every object of
+	// its site for as long as it serves a revision.
+	doc   *yaml.Node
+	text  string
+	index int
+}
+
+// node returns the object's mapping node, or nil when unknown.
+func (s Source) node() *yaml.Node {
+	if s.doc != nil || s.text == "" {
+		return s.doc
+	}
+	if docs := documents([]byte(s.text)); s.index < len(docs) {
+		return docs[s.index]
+	}
+	return nil
 }
 
 // FieldLine returns the line of the field at path, or of its nearest parent
@@ -46,7 +65,7 @@ func (s Source) Declares(fieldPath string) bool {
 // field returns the line of the field at fieldPath, or of its nearest
 // parent in the file, and whether the field itself is there.
 func (s Source) field(fieldPath string) (int, bool) {
-	n, line := s.doc, s.Line
+	n, line := s.node(), s.Line
 	for _, elem := range splitFieldPath(fieldPath) {
 		if n == nil {
 			return line, false
@@ -252,11 +271,12 @@ func (r *Repo) declared(files []string) map[string]Source {
 		if err != nil {
 			continue
 		}
-		for _, doc := range documents(data) {
+		text := string(data)
+		for i, doc := range documents(data) {
 			kind, name := scalarAt(doc, "kind"), scalarAt(mapAt(doc, "metadata"), "name")
 			key := kind + "/" + name
 			if _, dup := out[key]; kind != "" && name != "" && !dup {
-				out[key] = Source{File: repoPath(f), Line: doc.Line, doc: doc}
+				out[key] = Source{File: repoPath(f), Line: doc.Line, text: text, index: i}
 			}
 		}
 	}

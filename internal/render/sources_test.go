@@ -27,7 +27,26 @@ spec:
 	if len(docs) != 1 {
 		t.Fatalf("%d documents", len(docs))
 	}
-	src := Source{File: "deployment.yaml", Line: docs[0].Line, doc: docs[0]}
+	// The node parsed, or parsed again from the file's text when asked
+	// (as declared keeps them), the document first or after another one.
+	const before = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: first}\n---\n"
+	for _, tt := range []struct {
+		name  string
+		src   Source
+		shift int
+	}{
+		{"parsed", Source{File: "deployment.yaml", Line: docs[0].Line, doc: docs[0]}, 0},
+		{"from text", Source{File: "deployment.yaml", Line: docs[0].Line, text: manifest}, 0},
+		{"second document, from text", Source{File: "deployment.yaml", Line: docs[0].Line + 4, text: before + manifest, index: 1}, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) { checkFieldLines(t, tt.src, tt.shift) })
+	}
+}
+
+// checkFieldLines checks src's lines and fields against the manifest of
+// TestSourceFieldLine, whose lines start shift lines down the file.
+func checkFieldLines(t *testing.T, src Source, shift int) {
+	t.Helper()
 	for _, tc := range []struct {
 		path string
 		want int
@@ -51,8 +70,8 @@ spec:
 		{"spec.template.spec.containers[name=", 11},
 		{"", 1},
 	} {
-		if got := src.FieldLine(tc.path); got != tc.want {
-			t.Errorf("FieldLine(%q) = %d, want %d", tc.path, got, tc.want)
+		if got := src.FieldLine(tc.path); got != tc.want+shift {
+			t.Errorf("FieldLine(%q) = %d, want %d", tc.path, got, tc.want+shift)
 		}
 	}
 	for path, want := range map[string]bool{
