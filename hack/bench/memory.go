@@ -20,10 +20,15 @@ import (
 type memSample struct {
 	rss, anon, file int64 // VmRSS, RssAnon, RssFile
 	heap            string // inuse_space total, as pprof prints it
+	// From runtime.MemStats (bytes): the heap's spans in use, the heap
+	// memory held but free (idle less released to the OS), and all the
+	// Go runtime obtained from the OS.
+	heapInuse, heapFree, sys int64
 }
 
 func (s memSample) String() string {
-	return fmt.Sprintf("%d MiB (anon %d, file %d), heap in use %s", s.rss/1024, s.anon/1024, s.file/1024, s.heap)
+	return fmt.Sprintf("%d MiB (anon %d, file %d), Go heap: live %s, spans in use %d MiB, free not returned %d MiB, runtime total %d MiB",
+		s.rss/1024, s.anon/1024, s.file/1024, s.heap, s.heapInuse>>20, s.heapFree>>20, s.sys>>20)
 }
 
 // benchMemory runs `syncd run --interval 1s` on a fresh API server for each
@@ -95,7 +100,10 @@ func daemonMemory(ctx context.Context, syncd string, srv *testenv.GitServer, wor
 		s := procMemory(p.Pid())
 		heap, err := heapInUse(ctx, pprofAddr, profile)
 		s.heap = heap
-		return s, err
+		if err != nil {
+			return s, err
+		}
+		return s, memStats(pprofAddr, &s)
 	}
 	if first, err = sample(""); err != nil {
 		return first, idle, err
@@ -147,6 +155,28 @@ func heapInUse(ctx context.Context, addr, keep string) (string, error) {
 		}
 	}
 	return "?", nil
+}
+
+// memStats reads the runtime.MemStats that /debug/pprof/heap?debug=1 ends
+// with into s.
+func memStats(addr string, s *memSample) error {
+	resp, err := http.Get("http://" + addr + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	stat := map[string]int64{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = "); ok {
+			stat[k], _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	s.heapInuse, s.heapFree, s.sys = stat["HeapInuse"], stat["HeapIdle"]-stat["HeapReleased"], stat["Sys"]
+	return nil
 }
 
 // procMemory reads a process's VmRSS, RssAnon and RssFile (KiB).
