@@ -18,7 +18,7 @@ import (
 // memSample is a daemon's memory at one moment: from /proc/PID/status
 // (KiB) and the Go heap in use from its heap profile.
 type memSample struct {
-	rss, anon, file int64 // VmRSS, RssAnon, RssFile
+	rss, anon, file int64  // VmRSS, RssAnon, RssFile
 	heap            string // inuse_space total, as pprof prints it
 	// From runtime.MemStats (bytes): the heap's spans in use, the heap
 	// memory held but free (idle less released to the OS), and all the
