@@ -24,12 +24,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/syncd-dev/syncd/internal/testenv"
+	"github.com/syncd-dev/syncd/internal/tracing/tracingtest"
 )
 
 // benchDaemon runs `syncd run` as a process against the generated site served
 // over OpenSSH and measures push -> applied latency, with polling every second
 // and with the webhook, and the idle daemon's CPU and RSS.
-func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Duration) error {
+func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Duration, modes string) error {
 	srv, err := testenv.StartGitServer()
 	if err != nil {
 		return err
@@ -66,18 +67,25 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 	if err != nil {
 		return err
 	}
+	recv, stopRecv := tracingtest.Serve()
+	defer stopRecv()
 	fmt.Printf("\ndaemon: `syncd run` on %d objects, fleet repo over OpenSSH; %d pushes per mode, each changing one ConfigMap\n", 4*n, pushes)
 	for _, mode := range []struct {
 		name     string
 		interval string
 		webhook  bool
 	}{{"polling every 1s", "1s", false}, {"webhook (poll every 1h)", "1h", true}} {
+		if !strings.Contains(modes, map[bool]string{false: "poll", true: "webhook"}[mode.webhook]) {
+			continue
+		}
 		listen := freeListen()
 		args := []string{"run", "--site", "bench", "--repo", srv.URL("fleet.git"), "--identity", srv.DeployKey.PrivatePath,
 			"--known-hosts", srv.KnownHosts, "--kubeconfig", c.Kubeconfig, "--cache-dir", filepath.Join(work, "cache-"+mode.interval),
 			"--listen", listen, "--interval", mode.interval, "--health-timeout", "0s"}
 		cmd := exec.CommandContext(ctx, syncd, args...)
-		cmd.Env = append(os.Environ(), "SYNCD_WEBHOOK_SECRET=bench-secret")
+		// Traces to the bench's receiver, for the breakdown of each push.
+		cmd.Env = append(os.Environ(), "SYNCD_WEBHOOK_SECRET=bench-secret",
+			"OTEL_EXPORTER_OTLP_ENDPOINT="+recv.URL, "OTEL_BSP_SCHEDULE_DELAY=500")
 		logFile, err := os.Create(filepath.Join(work, "syncd-"+mode.interval+".log"))
 		if err != nil {
 			return err
@@ -92,6 +100,7 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 			return fmt.Errorf("%s: %w (log %s)", mode.name, err, logFile.Name())
 		}
 		var lat []time.Duration
+		var traces []pushTrace
 		for i := 0; i < pushes; i++ {
 			p := productName(i % n)
 			value := fmt.Sprintf("%s-%d", mode.interval, i)
@@ -125,9 +134,15 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 			w.Stop()
 			if err != nil {
 				stop()
-				return fmt.Errorf("%s: push %d: %w (log %s)", mode.name, i, err, logFile.Name())
+				return fmt.Errorf("%s: push %d: %w; the daemon's log ends:\n%s", mode.name, i, err, logTail(logFile.Name(), 40))
 			}
 			lat = append(lat, time.Since(start))
+			sha, err := testenv.RunGit(repo, gitEnv, "rev-parse", "HEAD")
+			if err != nil {
+				stop()
+				return err
+			}
+			traces = append(traces, pushTrace{sha: strings.TrimSpace(sha), at: start, took: lat[len(lat)-1], product: p})
 		}
 		cpu0, _ := procCPU(cmd.Process.Pid)
 		time.Sleep(idle)
@@ -137,6 +152,7 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 		fmt.Printf("  %-24s push -> applied: median %s, p95 %s, max %s; idle: %.2f%% of a core, RSS %d MiB\n", mode.name,
 			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
 			100*(cpu1-cpu0).Seconds()/idle.Seconds(), rss/1024)
+		fmt.Printf("  %-24s where the time went (trace spans): %s\n", "", breakdown(recv.Spans(), traces))
 	}
 	return nil
 }
@@ -219,4 +235,13 @@ func procCPU(pid int) (time.Duration, int64) {
 		}
 	}
 	return cpu, rss
+}
+
+// logTail returns the last n lines of the file at path.
+func logTail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return tail(string(data), n)
 }

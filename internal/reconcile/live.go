@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
+	"go.opentelemetry.io/otel/attribute"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/render"
+	"github.com/syncd-dev/syncd/internal/tracing"
 )
 
 // liveIndex is the site's live objects, read with one label-selected LIST
@@ -22,8 +24,14 @@ type liveIndex map[object.ObjMetadata]*unstructured.Unstructured
 // get returns the live object of id, or nil.
 func (l liveIndex) get(id object.ObjMetadata) *unstructured.Unstructured { return l[id] }
 
-// readLive lists every object of the given kinds that carries the site's label.
-func readLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (liveIndex, error) {
+// readLive lists every object of the given kinds that carries the site's
+// label, in a span "live".
+func readLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (live liveIndex, err error) {
+	ctx, span := tracing.Start(ctx, "live", tracing.Site.String(site), attribute.Int("syncd.kinds", len(kinds)))
+	defer func() {
+		span.SetAttributes(attribute.Int("syncd.objects", len(live)))
+		tracing.End(span, err)
+	}()
 	return ReadLive(ctx, c, site, kinds)
 }
 

@@ -481,11 +481,14 @@ func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.C
 
 // recordApplied saves the inventories of the products applied in this sync,
 // with each object's resource version read back after the apply, and returns
-// that fresh view of the live objects (nil when nothing was applied).
-func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) (liveIndex, error) {
+// that fresh view of the live objects (nil when nothing was applied), in a
+// span "record".
+func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) (_ liveIndex, err error) {
 	if !slices.ContainsFunc(applied, func(inv *inventory.Inventory) bool { return inv != nil }) {
 		return nil, nil
 	}
+	ctx, span := tracing.Start(ctx, "record", tracing.Site.String(plan.Site), tracing.Revision.String(plan.Revision))
+	defer func() { tracing.End(span, err) }()
 	live, err := readLive(ctx, r.reader, plan.Site, kinds)
 	if err != nil {
 		return nil, err

@@ -48,18 +48,29 @@ type Receiver struct {
 // NewReceiver starts a receiver, stopped when t ends.
 func NewReceiver(t testing.TB) *Receiver {
 	t.Helper()
-	r := &Receiver{}
-	srv := httptest.NewServer(http.HandlerFunc(r.serve))
-	t.Cleanup(srv.Close)
+	r, stop := Serve()
+	t.Cleanup(stop)
 	t.Cleanup(func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		for _, err := range r.errs {
+		for _, err := range r.Errors() {
 			t.Errorf("OTLP receiver: %v", err)
 		}
 	})
-	r.URL = srv.URL
 	return r
+}
+
+// Serve starts a receiver outside a test (hack/bench); stop stops it.
+func Serve() (r *Receiver, stop func()) {
+	r = &Receiver{}
+	srv := httptest.NewServer(http.HandlerFunc(r.serve))
+	r.URL = srv.URL
+	return r, srv.Close
+}
+
+// Errors returns the malformed requests received so far.
+func (r *Receiver) Errors() []error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]error(nil), r.errs...)
 }
 
 func (r *Receiver) serve(w http.ResponseWriter, req *http.Request) {
