@@ -411,15 +411,22 @@ func (d *Daemon) waitHealth(ctx context.Context, applied *reconcile.Applied, sha
 // supersede and triggers a full reconcile.
 func (d *Daemon) watchRevision(ctx context.Context, sha string, supersede context.CancelFunc) {
 	for {
+		triggered := false
 		select {
 		case <-ctx.Done():
 			return
 		case <-d.trigger:
+			triggered = true
 		case <-time.After(d.cfg.Interval):
 		}
 		start := time.Now()
 		head, _, err := d.src.Fetch(ctx)
 		if ctx.Err() != nil {
+			if triggered {
+				// The wait ended before this fetch could tell: the
+				// trigger (a webhook) is left for the poll loop, not lost.
+				d.Trigger()
+			}
 			return
 		}
 		d.cfg.Metrics.Fetched(time.Since(start), err)
