@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -30,7 +31,7 @@ import (
 // benchDaemon runs `syncd run` as a process against the generated site served
 // over OpenSSH and measures push -> applied latency, with polling every second
 // and with the webhook, and the idle daemon's CPU and RSS.
-func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Duration, modes string) error {
+func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Duration, modes, profileDir string) error {
 	srv, err := testenv.StartGitServer()
 	if err != nil {
 		return err
@@ -82,6 +83,10 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 		args := []string{"run", "--site", "bench", "--repo", srv.URL("fleet.git"), "--identity", srv.DeployKey.PrivatePath,
 			"--known-hosts", srv.KnownHosts, "--kubeconfig", c.Kubeconfig, "--cache-dir", filepath.Join(work, "cache-"+mode.interval),
 			"--listen", listen, "--interval", mode.interval, "--health-timeout", "0s"}
+		pprof := freeListen()
+		if profileDir != "" {
+			args = append(args, "--pprof", pprof)
+		}
 		cmd := exec.CommandContext(ctx, syncd, args...)
 		// Traces to the bench's receiver, for the breakdown of each push.
 		cmd.Env = append(os.Environ(), "SYNCD_WEBHOOK_SECRET=bench-secret",
@@ -101,6 +106,17 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 		}
 		var lat []time.Duration
 		var traces []pushTrace
+		profiled := make(chan error, 1)
+		if profileDir != "" {
+			// A CPU profile of the daemon over the pushes (their number
+			// times the mean latency seen so far is unknown: 30 s covers
+			// the first pushes of either mode).
+			go func() {
+				profiled <- saveProfile("http://"+pprof+"/debug/pprof/profile?seconds=30", filepath.Join(profileDir, "daemon-"+mode.interval+".pprof"))
+			}()
+		} else {
+			profiled <- nil
+		}
 		for i := 0; i < pushes; i++ {
 			p := productName(i % n)
 			value := fmt.Sprintf("%s-%d", mode.interval, i)
@@ -143,6 +159,9 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 				return err
 			}
 			traces = append(traces, pushTrace{sha: strings.TrimSpace(sha), at: start, took: lat[len(lat)-1], product: p})
+		}
+		if err := <-profiled; err != nil {
+			fmt.Fprintf(os.Stderr, "bench: profiling the daemon: %v\n", err)
 		}
 		cpu0, _ := procCPU(cmd.Process.Pid)
 		time.Sleep(idle)
@@ -244,4 +263,25 @@ func logTail(path string, n int) string {
 		return err.Error()
 	}
 	return tail(string(data), n)
+}
+
+// saveProfile writes what url serves (a pprof profile) to path.
+func saveProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -31,6 +31,7 @@ func main() {
 	products := flag.Int("products", 500, "products in the generated site (4 objects each)")
 	only := flag.String("only", "", "run only this section: reconcile, git, conflicts, daemon, memory, promote, verify, or flux (never run otherwise)")
 	daemonModes := flag.String("daemon-modes", "poll,webhook", "modes of the daemon section: poll, webhook or both")
+	daemonProfile := flag.String("daemon-profile", "", "daemon section: write a 30 s CPU profile of each mode's daemon (started with --pprof) into this directory")
 	pushes := flag.Int("pushes", 20, "pushes to time per mode in the daemon section")
 	commits := flag.Int("commits", 10000, "commits in the generated Git repo")
 	files := flag.Int("files", 20000, "files in the generated Git repo")
@@ -83,7 +84,7 @@ func main() {
 		}
 	}
 	if *only == "" || *only == "daemon" {
-		if err := benchDaemon(ctx, syncd, *products, *pushes, *idle, *daemonModes); err != nil {
+		if err := benchDaemon(ctx, syncd, *products, *pushes, *idle, *daemonModes, *daemonProfile); err != nil {
 			fail(err)
 		}
 	}

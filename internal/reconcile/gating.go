@@ -11,6 +11,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/gate"
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/inventory"
+	"github.com/syncd-dev/syncd/internal/render"
 )
 
 // History reads earlier revisions of the fleet repo.
@@ -45,7 +46,7 @@ func (w *Waiting) String() string {
 // the ramp needs; with a nil hist (a plain directory) a held product is left
 // as it is live and nothing is ramped.
 func (r *Reconciler) Plan(ctx context.Context, fsys fs.FS, revision string, hist History) (*Plan, error) {
-	plan, repo, err := planSite(ctx, fsys, r.cfg.Site, revision)
+	plan, repo, err := planSite(ctx, fsys, r.cfg.Site, revision, r.renders)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +55,7 @@ func (r *Reconciler) Plan(ctx context.Context, fsys fs.FS, revision string, hist
 		return nil, err
 	}
 	g := &gater{
-		site: r.cfg.Site, revision: revision, repo: repo, hist: hist, applied: applied,
+		site: r.cfg.Site, revision: revision, repo: repo, hist: hist, applied: applied, renders: r.renders,
 		now: r.now(), earlier: map[string]*Plan{},
 	}
 	if err := g.gate(ctx, plan); err != nil {
@@ -65,6 +66,8 @@ func (r *Reconciler) Plan(ctx context.Context, fsys fs.FS, revision string, hist
 	// depends on a product blocked for it is held back.
 	claimObjects(plan.Products, inventoryOwners(applied))
 	holdBack(byProductName(plan.Products))
+	// Renders this plan did not use (a release since changed) go.
+	r.renders.Trim()
 	return plan, nil
 }
 
@@ -93,6 +96,7 @@ type gater struct {
 	applied        map[string]*inventory.Inventory
 	now            time.Time
 	earlier        map[string]*Plan // plans at earlier revisions, by revision
+	renders        *render.Cache
 }
 
 func (g *gater) gate(ctx context.Context, plan *Plan) error {
@@ -273,7 +277,7 @@ func (g *gater) planAt(ctx context.Context, revision string) *Plan {
 	if err != nil {
 		return nil
 	}
-	plan, _, err := planSite(ctx, fsys, g.site, revision)
+	plan, _, err := planSite(ctx, fsys, g.site, revision, g.renders)
 	if err != nil {
 		return nil
 	}

@@ -102,17 +102,18 @@ func (p *ProductPlan) Blocked() bool {
 // targets site. Errors of fleet.yaml or the site's own file are fatal (nothing
 // may be applied or pruned); a product's errors block only that product.
 func PlanSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, error) {
-	plan, _, err := planSite(ctx, fsys, site, revision)
+	plan, _, err := planSite(ctx, fsys, site, revision, nil)
 	return plan, err
 }
 
-// planSite is PlanSite, also returning the loaded fleet repo.
-func planSite(ctx context.Context, fsys fs.FS, site, revision string) (*Plan, *fleet.Repo, error) {
+// planSite is PlanSite, also returning the loaded fleet repo; renders go
+// through cache when it is not nil.
+func planSite(ctx context.Context, fsys fs.FS, site, revision string, cache *render.Cache) (*Plan, *fleet.Repo, error) {
 	repo, loadErr := fleet.Load(fsys)
 	if repo == nil || repo.Fleet == nil {
 		return nil, nil, fmt.Errorf("loading fleet repo: %w", loadErr)
 	}
-	plan, err := PlanRepo(ctx, repo, &fsRenderer{fsys: fsys}, site, revision)
+	plan, err := PlanRepo(ctx, repo, &fsRenderer{fsys: fsys, cache: cache}, site, revision)
 	if m, ok := fsys.(CommitMessager); ok && plan != nil {
 		plan.AllowMassPrune = prune.AllowsMassPrune(m.Message())
 	}
@@ -126,14 +127,21 @@ type Renderer interface {
 	RenderAll(ctx context.Context, reqs []render.Request) ([]render.Result, error)
 }
 
-// fsRenderer renders from a snapshot, copied into memory on first use.
-type fsRenderer struct{ fsys fs.FS }
+// fsRenderer renders from a snapshot, copied into memory on first use,
+// through cache when it is not nil.
+type fsRenderer struct {
+	fsys  fs.FS
+	cache *render.Cache
+}
 
 func (r *fsRenderer) RenderAll(ctx context.Context, reqs []render.Request) ([]render.Result, error) {
 	rrepo, err := render.LoadRepo(r.fsys)
 	if err != nil {
 		// An escaping symlink anywhere makes the snapshot untrustworthy.
 		return nil, err
+	}
+	if r.cache != nil {
+		return r.cache.RenderAll(ctx, rrepo, reqs), nil
 	}
 	return rrepo.RenderAll(ctx, reqs), nil
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/syncd-dev/syncd/internal/health"
 	"github.com/syncd-dev/syncd/internal/inventory"
 	"github.com/syncd-dev/syncd/internal/policy"
+	"github.com/syncd-dev/syncd/internal/render"
 	"github.com/syncd-dev/syncd/internal/tracing"
 	"github.com/syncd-dev/syncd/internal/verify"
 )
@@ -84,6 +85,10 @@ type Reconciler struct {
 	key   []byte // the site's value key (valueKey), once loaded
 
 	holds holdBacks // products the last syncs held back, for SyncObject
+
+	// renders keeps the renders of the last plan, so that a new revision
+	// runs kustomize only for the releases it changed.
+	renders *render.Cache
 }
 
 // New returns a Reconciler for cfg.Site talking to the cluster through c.
@@ -102,6 +107,7 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 		client:    c,
 		reader:    c,
 		mapper:    mapper,
+		renders:   render.NewCache(),
 	}
 }
 

@@ -33,6 +33,8 @@ type cacheEntry struct {
 	objs []*unstructured.Unstructured
 	srcs Sources
 	err  error
+	// used is set when a RenderAll since the last Trim asked for it.
+	used bool
 }
 
 // NewCache returns an empty Cache.
@@ -66,7 +68,10 @@ func (c *Cache) RenderAll(ctx context.Context, repo *Repo, reqs []Request) []Res
 			continue
 		}
 		keys[i] = key
-		if _, ok := c.entries[key]; !ok && !missIndex[key] {
+		if e, ok := c.entries[key]; ok {
+			e.used = true
+			c.entries[key] = e
+		} else if !missIndex[key] {
 			missIndex[key] = true
 			misses = append(misses, req)
 		}
@@ -80,7 +85,7 @@ func (c *Cache) RenderAll(ctx context.Context, repo *Repo, reqs []Request) []Res
 	for _, res := range built {
 		byRequest[res.Request] = res
 		if key, err := repo.key(res.Request); err == nil && ctx.Err() == nil {
-			c.entries[key] = cacheEntry{objs: res.Objects, srcs: res.Sources, err: res.Err}
+			c.entries[key] = cacheEntry{objs: res.Objects, srcs: res.Sources, err: res.Err, used: true}
 		}
 	}
 	for i, req := range reqs {
@@ -97,6 +102,22 @@ func (c *Cache) RenderAll(ctx context.Context, repo *Repo, reqs []Request) []Res
 	}
 	c.mu.Unlock()
 	return results
+}
+
+// Trim drops the renders no RenderAll asked for since the last Trim: a
+// long-running caller that trims after each revision keeps the renders of
+// its latest revision only.
+func (c *Cache) Trim() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for key, e := range c.entries {
+		if !e.used {
+			delete(c.entries, key)
+			continue
+		}
+		e.used = false
+		c.entries[key] = e
+	}
 }
 
 // relabel copies objs with the site label set to site.

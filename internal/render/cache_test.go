@@ -102,3 +102,46 @@ func TestCacheKeepsFailures(t *testing.T) {
 		t.Fatal("remote base rendered")
 	}
 }
+
+func TestCacheTrimKeepsWhatWasAskedForSinceTheLastTrim(t *testing.T) {
+	ctx := context.Background()
+	web := func(version string) Request {
+		return Request{Site: "a", Product: "web", Version: version, ReleaseDir: "products/web/releases/" + version, Namespace: "web"}
+	}
+	fsys := baseRepo()
+	fsys["products/web/releases/2.0.0/kustomization.yaml"] = file("resources: [../1.0.0/deploy.yaml]\n")
+	repo, err := LoadRepo(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewCache()
+	for _, step := range []struct {
+		name     string
+		versions []string
+		trim     bool
+		builds   int // new builds of this step
+	}{
+		{"first renders", []string{"1.0.0", "2.0.0"}, true, 2},
+		{"both kept by the trim after them", []string{"1.0.0", "2.0.0"}, true, 0},
+		{"only 2.0.0 asked for, then trimmed", []string{"2.0.0"}, true, 0},
+		{"1.0.0 was dropped by that trim", []string{"1.0.0"}, false, 1},
+		{"2.0.0 is kept until the next trim", []string{"2.0.0"}, false, 0},
+	} {
+		before := cache.Builds()
+		var reqs []Request
+		for _, v := range step.versions {
+			reqs = append(reqs, web(v))
+		}
+		for _, res := range cache.RenderAll(ctx, repo, reqs) {
+			if res.Err != nil {
+				t.Fatalf("%s: %v", step.name, res.Err)
+			}
+		}
+		if got := cache.Builds() - before; got != step.builds {
+			t.Errorf("%s: %d builds, want %d", step.name, got, step.builds)
+		}
+		if step.trim {
+			cache.Trim()
+		}
+	}
+}
