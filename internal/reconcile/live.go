@@ -3,9 +3,12 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"maps"
+	"sync"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
 	"go.opentelemetry.io/otel/attribute"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -41,24 +44,95 @@ func readLive(ctx context.Context, c client.Reader, site string, kinds map[schem
 // Kinds the API server does not serve (yet, or any more) have no objects.
 func ReadLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool) (map[object.ObjMetadata]*unstructured.Unstructured, error) {
 	idx := map[object.ObjMetadata]*unstructured.Unstructured{}
+	var mu sync.Mutex
+	// The kinds are listed concurrently: the API server's answer for one
+	// is decoded while the next is served.
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(liveConcurrency)
 	for gvk := range kinds {
-		list := &unstructured.UnstructuredList{}
-		list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
-		err := c.List(ctx, list, client.MatchingLabels{render.LabelSite: site})
-		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
-			// Not served (any more): a CRD not applied yet, or pruned by
-			// this very sync while the RESTMapper still knows its kinds.
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("listing %s of site %s: %w", gvk.Kind, site, err)
-		}
-		for i := range list.Items {
-			o := &list.Items[i]
-			idx[object.UnstructuredToObjMetadata(o)] = o
-		}
+		g.Go(func() error {
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+			err := c.List(gctx, list, client.MatchingLabels{render.LabelSite: site})
+			if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
+				// Not served (any more): a CRD not applied yet, or pruned by
+				// this very sync while the RESTMapper still knows its kinds.
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("listing %s of site %s: %w", gvk.Kind, site, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range list.Items {
+				o := &list.Items[i]
+				idx[object.UnstructuredToObjMetadata(o)] = o
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return idx, nil
+}
+
+// liveConcurrency bounds the LISTs ReadLive runs at once.
+const liveConcurrency = 4
+
+// maxReread is the most objects rereadLive reads one by one; above, it lists
+// every kind again.
+const maxReread = 64
+
+// rereadLive returns the live objects after an apply: before (the view read
+// before it) with the objects of the applied inventories read again, one
+// GET each, so that a push that changed one product does not list every
+// object of the site; when they hold more than maxReread objects, every
+// kind is listed again (readLive).
+func rereadLive(ctx context.Context, c client.Reader, site string, kinds map[schema.GroupVersionKind]bool, before liveIndex, applied []*inventory.Inventory) (liveIndex, error) {
+	var entries []inventory.Entry
+	for _, inv := range applied {
+		if inv != nil {
+			entries = append(entries, inv.Entries...)
+		}
+	}
+	if len(entries) > maxReread || before == nil {
+		return readLive(ctx, c, site, kinds)
+	}
+	ctx, span := tracing.Start(ctx, "live", tracing.Site.String(site), attribute.Int("syncd.reread", len(entries)))
+	fresh := make([]*unstructured.Unstructured, len(entries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(productConcurrency)
+	for i, e := range entries {
+		g.Go(func() error {
+			o := e.Object()
+			err := c.Get(gctx, client.ObjectKeyFromObject(o), o)
+			switch {
+			case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+				return nil
+			case err != nil:
+				return fmt.Errorf("reading %s: %w", e.ID, err)
+			case o.GetLabels()[render.LabelSite] != site:
+				return nil // not the site's, as a LIST by its label would say
+			}
+			fresh[i] = o
+			return nil
+		})
+	}
+	err := g.Wait()
+	tracing.End(span, err)
+	if err != nil {
+		return nil, err
+	}
+	live := maps.Clone(before)
+	for i, e := range entries {
+		if fresh[i] == nil {
+			delete(live, e.ID)
+			continue
+		}
+		live[e.ID] = fresh[i]
+	}
+	return live, nil
 }
 
 // kindsOf collects the kinds of the plan's objects and of the inventories.

@@ -287,7 +287,7 @@ func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
 		tracing.End(stageSpan, errors.Join(stageErrs...))
 	}
 	rep.Results = append(rep.Results, r.pruneRemoved(ctx, log, prunes, invs, planned, desired)...)
-	after, err := r.recordApplied(ctx, plan, applied, kinds)
+	after, err := r.recordApplied(ctx, plan, applied, kinds, live)
 	if err != nil {
 		return &Applied{r: r, plan: plan, rep: rep}, err
 	}
@@ -488,14 +488,15 @@ func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.C
 // recordApplied saves the inventories of the products applied in this sync,
 // with each object's resource version read back after the apply, and returns
 // that fresh view of the live objects (nil when nothing was applied), in a
-// span "record".
-func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool) (_ liveIndex, err error) {
+// span "record". before is the view read before the apply: when the applied
+// products hold few objects, only theirs are read again.
+func (r *Reconciler) recordApplied(ctx context.Context, plan *Plan, applied []*inventory.Inventory, kinds map[schema.GroupVersionKind]bool, before liveIndex) (_ liveIndex, err error) {
 	if !slices.ContainsFunc(applied, func(inv *inventory.Inventory) bool { return inv != nil }) {
 		return nil, nil
 	}
 	ctx, span := tracing.Start(ctx, "record", tracing.Site.String(plan.Site), tracing.Revision.String(plan.Revision))
 	defer func() { tracing.End(span, err) }()
-	live, err := readLive(ctx, r.reader, plan.Site, kinds)
+	live, err := rereadLive(ctx, r.reader, plan.Site, kinds, before, applied)
 	if err != nil {
 		return nil, err
 	}

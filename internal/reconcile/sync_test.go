@@ -347,3 +347,45 @@ spec: {recalled: true, reason: token cache leaks memory}
 		t.Fatalf("auth resynced: %+v, want unchanged with a note starting %q", auth, want)
 	}
 }
+
+func TestSyncRecordsTheLiveResourceVersionsOfWhatItApplied(t *testing.T) {
+	c := sharedCluster(t)
+	const site = "recorded"
+	f := newFleetFixture(t, site)
+	f.addProduct("web", "rec-web", "1.0.0", "registry.example.com/web:1.0.0")
+	f.addProduct("api", "rec-api", "1.0.0", "registry.example.com/api:1.0.0")
+	r := newTestReconciler(t, c, site)
+	ctx := context.Background()
+	store := inventory.NewStore(c.Client, "syncd-system", site)
+
+	for _, step := range []struct {
+		name string
+		edit func()
+	}{
+		{"first sync: both products applied", func() {}},
+		{"web bumped: web alone applied, its objects read again", func() {
+			f.addRelease("web", "rec-web", "1.1.0", "registry.example.com/web:1.1.0")
+			f.write("channels/web.yaml", fixtureChannels("web", "1.1.0"))
+		}},
+	} {
+		step.edit()
+		if err := syncOnce(t, r, f.plan(site)).Err(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		invs, err := store.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, product := range []string{"web", "api"} {
+			for _, e := range invs[product].Entries {
+				o := e.Object()
+				if err := c.Client.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+					t.Fatalf("%s: %s: %v", step.name, e.ID, err)
+				}
+				if e.ResourceVersion != o.GetResourceVersion() {
+					t.Errorf("%s: %s recorded at resource version %q, live at %q", step.name, e.ID, e.ResourceVersion, o.GetResourceVersion())
+				}
+			}
+		}
+	}
+}
