@@ -20,13 +20,14 @@ type pushTrace struct {
 }
 
 // stepOrder is the order the breakdown prints the steps of a reconcile in.
-var stepOrder = []string{"wait", "fetch", "plan", "verify", "read", "apply", "applied", "record", "health", "status.publish"}
+var stepOrder = []string{"wait", "fetch", "plan", "verify", "read", "live", "apply", "applied", "record", "health", "status.publish"}
 
 // breakdown prints where the time of the pushes went, from the daemon's
 // trace spans: "wait" from the end of the push to the start of the
 // reconcile of its commit (the poll's wait, or a reconcile still running),
 // then that reconcile's top-level steps ("read": inventories, conflicts and
-// the live objects before the first product; "apply": the stages up to the
+// the live objects before the first product, "live" the LISTs of the
+// latter; "apply": the stages up to the
 // end of the changed product's apply; "applied": from there to the end of
 // the stages), as medians over the pushes.
 func breakdown(spans []tracingtest.Span, pushes []pushTrace) string {
@@ -52,8 +53,15 @@ func breakdown(spans []tracingtest.Span, pushes []pushTrace) string {
 		start := time.Unix(0, int64(root.StartNano))
 		steps["wait"] = append(steps["wait"], start.Sub(p.at))
 		var firstStage, lastStage, applyEnd uint64
+		liveSeen := false
 		for _, c := range children[root.SpanID] {
 			switch c.Name {
+			case "live":
+				// The first: the read before the apply.
+				if !liveSeen {
+					liveSeen = true
+					steps["live"] = append(steps["live"], time.Duration(c.EndNs-c.StartNano))
+				}
 			case "stage":
 				if firstStage == 0 || c.StartNano < firstStage {
 					firstStage = c.StartNano

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sync"
 	"sync/atomic"
@@ -451,6 +452,10 @@ func (d *Daemon) planRevision(ctx context.Context, sha string) (plan *reconcile.
 	fsys, err := d.src.Open(ctx, sha)
 	if err != nil {
 		return nil, fmt.Errorf("reading revision %s: %w", sha, err)
+	}
+	if c, ok := fsys.(io.Closer); ok {
+		// The plan holds what it read: the snapshot's open files go.
+		defer func() { _ = c.Close() }()
 	}
 	hist, _ := d.src.(reconcile.History) // nil: no change is ramped
 	plan, err = d.rec.Plan(ctx, fsys, sha, hist)

@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"time"
@@ -276,6 +277,9 @@ func (g *gater) planAt(ctx context.Context, revision string) *Plan {
 	fsys, err := g.hist.Open(ctx, revision)
 	if err != nil {
 		return nil
+	}
+	if c, ok := fsys.(io.Closer); ok {
+		defer func() { _ = c.Close() }()
 	}
 	plan, _, err := planSite(ctx, fsys, g.site, revision, g.renders)
 	if err != nil {
