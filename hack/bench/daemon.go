@@ -30,7 +30,7 @@ import (
 
 // benchDaemon runs `syncd run` as a process against the generated site served
 // over OpenSSH and measures push -> applied latency, with polling every second
-// and with the webhook, and the idle daemon's CPU and RSS.
+// and with the webhook, and the idle daemon's CPU, API requests and RSS.
 func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Duration, modes, profileDir string) error {
 	srv, err := testenv.StartGitServer()
 	if err != nil {
@@ -65,6 +65,12 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 	}
 	defer c.Stop()
 	kube, err := kubernetes.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	// The API server's own request rate at rest (its loopback clients, the
+	// metric scrapes), subtracted from the idle daemon's.
+	background, err := requestRate(ctx, kube, min(idle, 20*time.Second))
 	if err != nil {
 		return err
 	}
@@ -164,13 +170,17 @@ func benchDaemon(ctx context.Context, syncd string, n, pushes int, idle time.Dur
 			fmt.Fprintf(os.Stderr, "bench: profiling the daemon: %v\n", err)
 		}
 		cpu0, _ := procCPU(cmd.Process.Pid)
-		time.Sleep(idle)
+		perMinute, err := requestRate(ctx, kube, idle)
+		if err != nil {
+			stop()
+			return err
+		}
 		cpu1, rss := procCPU(cmd.Process.Pid)
 		stop()
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		fmt.Printf("  %-24s push -> applied: median %s, p95 %s, max %s; idle: %.2f%% of a core, RSS %d MiB\n", mode.name,
+		fmt.Printf("  %-24s push -> applied: median %s, p95 %s, max %s; idle: %.2f%% of a core, %.0f API requests per minute, RSS %d MiB\n", mode.name,
 			lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond),
-			100*(cpu1-cpu0).Seconds()/idle.Seconds(), rss/1024)
+			100*(cpu1-cpu0).Seconds()/idle.Seconds(), max(perMinute-background, 0), rss/1024)
 		fmt.Printf("  %-24s where the time went (trace spans): %s\n", "", breakdown(recv.Spans(), traces))
 	}
 	return nil
@@ -284,4 +294,19 @@ func saveProfile(url, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// requestRate counts the API server's requests (apiserver_request_total)
+// over d and returns them per minute.
+func requestRate(ctx context.Context, kube kubernetes.Interface, d time.Duration) (float64, error) {
+	r0, err := apiRequests(ctx, kube)
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	r1, err := apiRequests(ctx, kube)
+	if err != nil {
+		return 0, err
+	}
+	return (r1 - r0) / d.Minutes(), nil
 }
