@@ -217,6 +217,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		wait := kwait.Jitter(d.cfg.Interval, pollJitter)
 		wake := d.wakeTime()
 		due := time.Since(d.lastFull()) >= d.cfg.Resync || (!wake.IsZero() && !d.cfg.Now().Before(wake))
+		polled := time.Now()
 		err := d.poll(ctx, due)
 		if ctx.Err() == nil {
 			d.setState(err)
@@ -230,6 +231,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 			d.cfg.Log.Error("reconcile failed; the cluster is left as it is", "error", err, "retry_in", wait)
 		default:
 			backoff.reset()
+			// Polls start every interval: the time a reconcile took
+			// (its status report included) is not waited again, so a
+			// commit pushed meanwhile is fetched at once.
+			wait = max(wait-time.Since(polled), 0)
 		}
 		if wake := d.wakeTime(); !wake.IsZero() {
 			// A held change may go ahead before the next poll.
