@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -62,7 +64,11 @@ func benchConflicts(ctx context.Context, n, edits int, idle time.Duration) error
 	if err != nil {
 		return err
 	}
-	cfg0 := daemon.Config{Site: "bench", Namespace: "syncd-system", Interval: time.Hour, Resync: time.Hour}
+	// The daemon's spans, for the share of each correction its
+	// single-object sync (span object.sync) takes.
+	spans := tracetest.NewSpanRecorder()
+	cfg0 := daemon.Config{Site: "bench", Namespace: "syncd-system", Interval: time.Hour, Resync: time.Hour,
+		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))}
 	_, stopDaemon := startBenchDaemon(ctx, cl, dyn, dir, cfg0)
 	defer func() { stopDaemon() }()
 
@@ -92,6 +98,17 @@ func benchConflicts(ctx context.Context, n, edits int, idle time.Duration) error
 	fmt.Printf("\nconflicts: daemon on %d objects, git_wins, %d out-of-band edits (kubectl-edit style Update of a ConfigMap)\n", 4*n, edits)
 	fmt.Printf("  edit -> corrected (detected, dry-run, forced apply): median %s, p95 %s, max %s\n",
 		lat[len(lat)/2].Round(time.Millisecond), lat[len(lat)*95/100].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+	var syncs []time.Duration
+	for _, sp := range spans.Ended() {
+		if sp.Name() == "object.sync" {
+			syncs = append(syncs, sp.EndTime().Sub(sp.StartTime()))
+		}
+	}
+	if len(syncs) > 0 {
+		sort.Slice(syncs, func(i, j int) bool { return syncs[i] < syncs[j] })
+		fmt.Printf("  of which the daemon's single-object sync (GET, conflicts, dry-run, apply; span object.sync, %d): median %s, p95 %s\n",
+			len(syncs), syncs[len(syncs)/2].Round(time.Millisecond), syncs[len(syncs)*95/100].Round(time.Millisecond))
+	}
 	fmt.Printf("  API requests by the daemon while idle: %d in %s (%.1f per minute; watches, no polling)\n",
 		idleRequests, idle, float64(idleRequests)/idle.Minutes())
 
