@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -25,6 +26,11 @@ type Store struct {
 	client    client.Client
 	namespace string
 	site      string
+
+	mu sync.Mutex
+	// legacy holds the products whose inventory List last found under its
+	// legacy name; nil until List ran (every Save then looks for one).
+	legacy map[string]bool
 }
 
 // NewStore returns a Store for site's inventories in namespace.
@@ -55,17 +61,32 @@ func (s *Store) List(ctx context.Context) (map[string]*Inventory, error) {
 		return nil, fmt.Errorf("listing inventories of site %s: %w", s.site, err)
 	}
 	out := make(map[string]*Inventory, len(list.Items))
+	legacy := map[string]bool{}
 	for i := range list.Items {
 		inv, err := decode(&list.Items[i])
 		if err != nil {
 			return nil, err
+		}
+		if list.Items[i].Name == s.legacyName(inv.Product) {
+			legacy[inv.Product] = true
 		}
 		if _, dup := out[inv.Product]; dup && list.Items[i].Name != s.name(inv.Product) {
 			continue // a legacy-named copy next to the current one
 		}
 		out[inv.Product] = inv
 	}
+	s.mu.Lock()
+	s.legacy = legacy
+	s.mu.Unlock()
 	return out, nil
+}
+
+// mayHaveLegacy reports whether product's inventory may still exist under
+// its legacy name: List found it there, or List has not run.
+func (s *Store) mayHaveLegacy(product string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.legacy == nil || s.legacy[product]
 }
 
 // Save writes inv, creating its ConfigMap (and syncd's namespace) when needed.
@@ -106,6 +127,9 @@ func (s *Store) Save(ctx context.Context, inv *Inventory) error {
 // there and labelled as this site's and product's (the name may be another
 // site's, the collision the current names avoid).
 func (s *Store) deleteLegacy(ctx context.Context, product string) error {
+	if !s.mayHaveLegacy(product) {
+		return nil
+	}
 	var cm corev1.ConfigMap
 	err := s.client.Get(ctx, client.ObjectKey{Namespace: s.namespace, Name: s.legacyName(product)}, &cm)
 	if apierrors.IsNotFound(err) {
@@ -121,6 +145,11 @@ func (s *Store) deleteLegacy(ctx context.Context, product string) error {
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 		return fmt.Errorf("deleting legacy inventory of %s at site %s: %w", product, s.site, err)
 	}
+	s.mu.Lock()
+	if s.legacy != nil {
+		delete(s.legacy, product)
+	}
+	s.mu.Unlock()
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"github.com/fluxcd/pkg/ssa"
 	"github.com/hashicorp/go-hclog"
 	"go.opentelemetry.io/otel/attribute"
@@ -390,7 +391,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 		res.Err = err
 		return res, nil
 	}
-	cs, start, err := r.applyProduct(ctx, pp, oldEntries, old, objs, step)
+	cs, start, err := r.applyProduct(ctx, pp, oldEntries, old, objs, live, step)
 	count(&res, cs)
 	if err != nil {
 		err = locateApplyError(err, pp, r.servedKind)
@@ -427,8 +428,9 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 }
 
 // applyProduct records the inventory of what is about to be applied, then
-// applies objs, in a span "apply"; start is when the apply began.
-func (r *Reconciler) applyProduct(ctx context.Context, pp *ProductPlan, oldEntries []inventory.Entry, old *inventory.Inventory, objs []*unstructured.Unstructured, step string) (cs *ssa.ChangeSet, start time.Time, err error) {
+// applies objs, in a span "apply"; start is when the apply began. Objects
+// not in live are created without being read first when they are new.
+func (r *Reconciler) applyProduct(ctx context.Context, pp *ProductPlan, oldEntries []inventory.Entry, old *inventory.Inventory, objs []*unstructured.Unstructured, live liveIndex, step string) (cs *ssa.ChangeSet, start time.Time, err error) {
 	ctx, span := tracing.Start(ctx, "apply", tracing.Product.String(pp.Name), tracing.Version.String(pp.Version), attribute.Int("syncd.objects", len(objs)))
 	defer func() {
 		if cs != nil {
@@ -451,7 +453,8 @@ func (r *Reconciler) applyProduct(ctx context.Context, pp *ProductPlan, oldEntri
 	}
 	r.progressf("%s %s %s: applying %d object(s)", step, pp.Name, pp.Version, len(pp.Objects))
 	start = time.Now()
-	cs, err = r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate})
+	known := func(o *unstructured.Unstructured) bool { return live.get(object.UnstructuredToObjMetadata(o)) != nil }
+	cs, err = r.applier.Apply(ctx, objs, apply.Options{ForceRecreate: pp.ForceRecreate, Known: known})
 	return cs, start, err
 }
 
