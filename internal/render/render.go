@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 
@@ -167,6 +168,19 @@ func relTo(dir, target string) string {
 	return up + target[1:]
 }
 
+// runKustomize runs kustomize in dir. kustomize panics on some malformed
+// input; the panic becomes this render's error, so that one product's
+// kustomization fails that product's render instead of taking the process
+// (and every other product) down.
+func runKustomize(fsys filesys.FileSystem, dir string, opts *krusty.Options) (m resmap.ResMap, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("kustomize failed on this input (a kustomize bug): %v", p)
+		}
+	}()
+	return krusty.MakeKustomizer(opts).Run(fsys, dir)
+}
+
 // build runs kustomize in dir and post-processes the objects. files are the
 // repo files the render reads: when kustomize fails, a YAML syntax error in
 // one of them is reported by its repo path and line.
@@ -176,7 +190,7 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 	// The in-memory file system holds only the repo, so no restriction is
 	// needed to keep kustomize inside it; releases may share bases.
 	opts.LoadRestrictions = kusttypes.LoadRestrictionsNone
-	resMap, err := krusty.MakeKustomizer(opts).Run(r.fs, dir)
+	resMap, err := runKustomize(r.fs, dir, opts)
 	if err != nil {
 		if bad := r.firstSyntaxError(files); bad != nil {
 			return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)

@@ -62,6 +62,11 @@ spec:
 		"products/generator/releases/1.0.0/kustomization.yaml":     file("configMapGenerator:\n- name: cfg\n  files: [app.conf=/etc/passwd]\n"),
 		"products/generatorgood/releases/1.0.0/kustomization.yaml": file("configMapGenerator:\n- name: cfg\n  files: [app.conf]\n  options: {disableNameSuffixHash: true}\n"),
 		"products/generatorgood/releases/1.0.0/app.conf":           file("a=1\n"),
+		// kustomize v0.21 panics on a generator name ending in a comma (found by FuzzKustomization).
+		"products/panics/releases/1.0.0/kustomization.yaml":  file("configMapGenerator:\n- name: C,\n"),
+		"products/openapi/releases/1.0.0/kustomization.yaml": file("resources: [deploy.yaml]\nopenapi: {path: schema.json}\n"),
+		"products/openapi/releases/1.0.0/deploy.yaml":        file(deployment),
+		"products/openapi/releases/1.0.0/schema.json":        file(`{"definitions": {}}`),
 	}
 }
 
@@ -139,6 +144,8 @@ func TestRenderRefusesWhatIsNotInTheRepo(t *testing.T) {
 		{"brokenyaml", `kustomize build products/brokenyaml/releases/1.0.0: products/brokenyaml/releases/1.0.0/bad.yaml:1: did not find expected ',' or ']'`},
 		{"brokenindent", `kustomize build products/brokenindent/releases/1.0.0: products/brokenindent/releases/1.0.0/deployment.yaml:5: did not find expected key`},
 		{"missing", `release directory products/missing/releases/1.0.0 does not exist`},
+		{"panics", `kustomize build products/panics/releases/1.0.0: kustomize failed on this input (a kustomize bug): number of previous names`},
+		{"openapi", `products/openapi/releases/1.0.0/kustomization.yaml:2: openapi: not supported yet`},
 	}
 	var reqs []Request
 	for _, tt := range tests {
