@@ -226,16 +226,7 @@ func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
 	vctx, span := tracing.Start(ctx, "verify", tracing.Site.String(plan.Site), tracing.Revision.String(plan.Revision))
 	plan = r.verifyImages(vctx, plan, true)
 	tracing.End(span, verifyErrors(plan))
-	invs, err := r.inventory.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	known, err := r.knownConflicts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	kinds := kindsOf(plan, invs)
-	live, err := readLive(ctx, r.reader, plan.Site, kinds)
+	invs, known, kinds, live, err := r.readState(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
@@ -470,6 +461,46 @@ func verifyErrors(plan *Plan) error {
 	return errors.Join(errs...)
 }
 
+// readState reads what a sync starts from: the products' inventories, the
+// known conflicts and the live objects of every kind the plan renders, the
+// three concurrently (each is an independent round trip to the API server);
+// kinds that only an inventory still names (objects to prune) are listed once
+// the inventories are in. kinds is every kind read.
+func (r *Reconciler) readState(ctx context.Context, plan *Plan) (invs map[string]*inventory.Inventory, known map[string]*conflict.Conflict, kinds map[schema.GroupVersionKind]bool, live liveIndex, err error) {
+	planKinds := kindsOf(plan, nil)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		invs, err = r.inventory.List(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		known, err = r.knownConflicts(gctx)
+		return err
+	})
+	g.Go(func() (err error) {
+		live, err = readLive(gctx, r.reader, plan.Site, planKinds)
+		return err
+	})
+	if err := g.Wait(); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	kinds = kindsOf(plan, invs)
+	more := map[schema.GroupVersionKind]bool{}
+	for gvk := range kinds {
+		if !planKinds[gvk] {
+			more[gvk] = true
+		}
+	}
+	if len(more) > 0 {
+		rest, err := readLive(ctx, r.reader, plan.Site, more)
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
+		maps.Copy(live, rest)
+	}
+	return invs, known, kinds, live, nil
+}
+
 // knownConflicts returns the site's recorded conflicts by ID.
 func (r *Reconciler) knownConflicts(ctx context.Context) (map[string]*conflict.Conflict, error) {
 	list, err := r.conflicts.List(ctx, r.cfg.Site)
@@ -580,15 +611,7 @@ const healthInterval = 500 * time.Millisecond
 // Diff reports what Sync would change, without changing anything.
 func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error) {
 	plan = r.verifyImages(ctx, plan, false)
-	invs, err := r.inventory.List(ctx)
-	if err != nil {
-		return nil, err
-	}
-	known, err := r.knownConflicts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	live, err := readLive(ctx, r.reader, plan.Site, kindsOf(plan, invs))
+	invs, known, _, live, err := r.readState(ctx, plan)
 	if err != nil {
 		return nil, err
 	}
