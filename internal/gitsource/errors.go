@@ -34,6 +34,9 @@ var (
 	// concurrent update (a protected branch, a hook), or the branch kept
 	// moving for every attempt.
 	ErrPushRejected = errors.New("push rejected")
+	// ErrOffline: the Source is offline (Options.Offline) and the operation
+	// needs the server (a push, or a branch the local repository never saw).
+	ErrOffline = errors.New("offline")
 	// ErrSymlinkEscapes: a symlink in the tree points outside the repository.
 	ErrSymlinkEscapes = errors.New("symlink points outside the repository")
 )
@@ -123,6 +126,9 @@ func (s *Source) connectTimeout(err error) error {
 
 // branchNotFound reports a branch missing on the server.
 func (s *Source) branchNotFound(branch string) error {
+	if s.offline {
+		return newError(ErrBranchNotFound, nil, "branch %q of %s is not in the local repository %s, and syncd is offline (--offline): import a bundle with `syncd bundle import` first", branch, s.ep, s.dir)
+	}
 	return newError(ErrBranchNotFound, nil, "branch %q not found in %s", branch, s.ep)
 }
 

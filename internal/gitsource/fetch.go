@@ -36,6 +36,9 @@ type Revision struct {
 // references the server advertises (git ls-remote): one round trip, no
 // objects transferred.
 func (s *Source) Head(ctx context.Context) (string, error) {
+	if s.offline {
+		return s.localHead(ctx)
+	}
 	ctx, cancel := s.withTimeout(ctx)
 	defer cancel()
 	sess, refs, err := s.openUploadPack(ctx, "listing")
@@ -92,6 +95,9 @@ func (s *Source) sync(ctx context.Context, branches ...string) (map[string]plumb
 	if err != nil {
 		return nil, err
 	}
+	if s.offline {
+		return s.localHeads(ctx, st, branches)
+	}
 	if reason := s.damage(ctx, st, branches); reason != "" {
 		return s.reclone(ctx, branches, reason)
 	}
@@ -147,6 +153,47 @@ func (s *Source) sync(ctx context.Context, branches ...string) (map[string]plumb
 			return heads, nil
 		}
 		return compacted, nil
+	}
+	return heads, nil
+}
+
+// localHead is Head for an offline Source.
+func (s *Source) localHead(ctx context.Context) (string, error) {
+	unlock, err := s.lock(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	st, err := s.storage()
+	if err != nil {
+		return "", err
+	}
+	h, err := tracking(st, s.branch)
+	if err != nil {
+		return "", err
+	}
+	if h.IsZero() {
+		return "", s.branchNotFound(s.branch)
+	}
+	return h.String(), nil
+}
+
+// localHeads is sync for an offline Source: the branches where the local
+// repository last saw them, checked readable (there is no server to re-clone
+// from, so damage is an error).
+func (s *Source) localHeads(ctx context.Context, st *filesystem.Storage, branches []string) (map[string]plumbing.Hash, error) {
+	if reason := s.damage(ctx, st, branches); reason != "" {
+		return nil, fmt.Errorf("the local repository of %s at %s is damaged and syncd is offline (--offline), so it cannot be re-cloned: %s; import a complete bundle (created without --since) into a new --cache-dir", s.ep, s.dir, reason)
+	}
+	heads := map[string]plumbing.Hash{}
+	for _, b := range branches {
+		h, err := tracking(st, b)
+		if err != nil {
+			return nil, err
+		}
+		if !h.IsZero() {
+			heads[b] = h
+		}
 	}
 	return heads, nil
 }

@@ -42,6 +42,10 @@ func openSession[S transport.Session](ctx context.Context, s *Source, op string,
 		refs *packp.AdvRefs
 		err  error
 	}
+	var zero S
+	if s.offline {
+		return zero, nil, newError(ErrOffline, nil, "%s %s: not attempted, syncd is offline (--offline): commits arrive with `syncd bundle import`", op, s.ep)
+	}
 	auth, hk := s.auth()
 	s.sessions.Add(1)
 	done := make(chan result, 1)
@@ -62,7 +66,6 @@ func openSession[S transport.Session](ctx context.Context, s *Source, op string,
 		}
 		done <- r
 	}()
-	var zero S
 	select {
 	case r := <-done:
 		if errors.Is(r.err, transport.ErrEmptyRemoteRepository) {

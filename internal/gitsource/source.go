@@ -68,6 +68,11 @@ type Options struct {
 	// signs every commit the Source makes, as git does with gpg.format=ssh,
 	// so that sites verifying commits (--verify-commits) accept them.
 	SigningKey string
+	// Offline never contacts the server: the branches are where the local
+	// repository last saw them, as fetched earlier or brought by
+	// ImportBundle (an airgapped site, SPEC §8), and pushes fail with
+	// ErrOffline.
+	Offline bool
 }
 
 // Signature names the author and committer of commits.
@@ -89,6 +94,7 @@ type Source struct {
 	log        hclog.Logger
 	author     Signature
 	signer     ssh.Signer // signs commits; nil: unsigned
+	offline    bool       // never contact the server (Options.Offline)
 
 	// Tunables, fixed by New; tests shorten them.
 	maxPacks    int           // re-clone (compact) beyond this many pack files
@@ -140,6 +146,7 @@ func New(opts Options) (*Source, error) {
 		timeout:     opts.Timeout,
 		log:         opts.Logger,
 		author:      opts.Author,
+		offline:     opts.Offline,
 		maxPacks:    50,
 		maxAttempts: 5,
 		backoff:     250 * time.Millisecond,
@@ -169,7 +176,7 @@ func New(opts Options) (*Source, error) {
 			return nil, err
 		}
 	}
-	if ep.Scheme == "file" {
+	if ep.Scheme == "file" || s.offline {
 		return s, nil
 	}
 	if opts.IdentityFile == "" {
