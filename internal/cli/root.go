@@ -82,6 +82,7 @@ func NewRootCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 		newConflictsCommand(s),
 		newPromoteCommand(s),
 		newFleetCommand(newFleetStatusCommand(s), newFleetDiffCommand(s)),
+		newBundleCommand(s),
 	)
 	return root
 }
