@@ -39,13 +39,14 @@ terms may also use d (24h) and w (7d), e.g. 30d, 2w, 1w3d, 36h.
   roll-back) is a roll-off, counted apart. What the oldest commit holds is
   the baseline, deployed before the history began: no deployment.
 - Lead time for changes: from the earliest commit, of any branch, containing
-  products/<product>/releases/<version>/ to the release's first deployment to
-  the channel; for releases first deployed to it in the window.
+  products/<product>/releases/<version>/ to the release's first arrival on the
+  channel, when that is a deployment in the window.
 - Change failure rate: of the releases deployed to the channel in the window,
   those recalled (release.yaml recalled: true) after that deployment.
 - Time to restore: for each recall in the window of a release the channel
-  carried, from the deployment that put it on the channel to the recall commit
-  (from then on sites run the newest release below it that is not recalled).
+  carried, from the deployment that put it on the channel (not the baseline)
+  to the recall commit (from then on sites run the newest release below it
+  that is not recalled).
 
 Medians and 90th percentiles are nearest-rank (the value at rank
 ceil(p/100 x n) of the n sorted values). Times are committer times. With
@@ -81,7 +82,7 @@ stderr. Exit code: 0 printed, 2 error.`,
 			if err != nil {
 				return withCode(ExitError, fmt.Errorf("reading the history: %w", err))
 			}
-			fmt.Fprintf(s.err, "reading history: %d commits, head %s\n", hist.Commits, shortSHA(hist.Head))
+			fmt.Fprintf(s.err, "read %d commits of the history, head %s\n", hist.Commits, shortSHA(hist.Head))
 			report, err := dora.Compute(hist.History, dora.Options{Window: length, Channel: channel})
 			if err != nil {
 				return withCode(ExitError, err)

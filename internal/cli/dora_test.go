@@ -49,7 +49,7 @@ func TestFleetDora(t *testing.T) {
 	report := func(t *testing.T, args ...string) dora.Report {
 		t.Helper()
 		res := runSyncd(t, append([]string{"fleet", "dora", "--repo-dir", g.dir, "-o", "json"}, args...)...)
-		if res.code != 0 || !strings.Contains(res.stderr, "reading history: 6 commits") {
+		if res.code != 0 || !strings.Contains(res.stderr, "read 6 commits of the history") {
 			t.Fatalf("fleet dora %v:\n%s", args, res)
 		}
 		var r dora.Report

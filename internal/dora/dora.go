@@ -11,17 +11,20 @@
 //     channels/<product>.yaml (a promotion or a person's edit, also the
 //     commit that adds the channel), unless it moves the channel off a
 //     release that is recalled in that commit (a roll-off, counted apart).
-//     The oldest commit of the history is the baseline, not deployments.
+//     The oldest commit of the history is the baseline (Change.Baseline),
+//     not deployments.
 //     Deployment frequency is the deployments in the window, also per week.
-//   - Lead time for changes: for each release whose first deployment to the
-//     channel falls in the window, from the first commit (of any branch) that
-//     contains products/<product>/releases/<version>/ to that deployment.
+//   - Lead time for changes: for each release whose first arrival on the
+//     channel is a deployment in the window, from the first commit (of any
+//     branch) that contains products/<product>/releases/<version>/ to that
+//     deployment.
 //   - Change failure rate: of the releases deployed to the channel in the
 //     window, the share recalled (release.yaml recalled set to true) after
 //     their first deployment in the window.
 //   - Time to restore: for each recall in the window of a release the
 //     channel carried just before the recall commit, from the deployment
-//     that put the release on the channel to the recall commit (from then
+//     that put the release on the channel (not the baseline) to the recall
+//     commit (from then
 //     on sites run the newest release below it that is not recalled).
 //
 // Times are committer times. Medians and 90th percentiles are nearest-rank:
@@ -63,6 +66,10 @@ type Change struct {
 	// RollOff is set when the commit moves the channel off a release that
 	// is recalled in it (the recall commit's roll-back, or a person's).
 	RollOff bool `json:"rollOff"`
+	// Baseline is set on the versions of the oldest commit of the history
+	// (From is ""): they were deployed before the history began, so they
+	// are no deployments, but the channel carried them.
+	Baseline bool `json:"baseline"`
 	// Time is the commit's committer time.
 	Time   time.Time `json:"time"`
 	Commit string    `json:"commit"`
@@ -225,8 +232,8 @@ func Compute(h History, opts Options) (Report, error) {
 
 	r := Report{
 		Revision:      h.Head,
-		Since:         since,
-		Until:         h.HeadTime,
+		Since:         since.UTC(),
+		Until:         h.HeadTime.UTC(),
 		WindowSeconds: int64(opts.Window / time.Second),
 		Channel:       headline,
 		Channels:      channels,
@@ -275,7 +282,7 @@ func (a *sample) add(s sample, prefix string) {
 func measure(product, channel string, changes []Change, recalls []Recall, added map[key]Release, in func(time.Time) bool) sample {
 	var (
 		s        sample
-		firstEva = map[string]Change{} // first deployment of each version, ever
+		arrival  = map[string]Change{} // first change that put each version on the channel
 		firstWin = map[string]Change{} // first deployment of each version in the window
 		mine     []Change
 	)
@@ -284,30 +291,27 @@ func measure(product, channel string, changes []Change, recalls []Recall, added 
 			continue
 		}
 		mine = append(mine, c)
-		if c.RollOff {
-			if in(c.Time) {
-				s.rollOffs++
+		if _, ok := arrival[c.To]; !ok && c.To != "" {
+			arrival[c.To] = c
+		}
+		if !in(c.Time) || c.Baseline {
+			continue
+		}
+		switch {
+		case c.RollOff:
+			s.rollOffs++
+		case c.To != "": // else the channel dropped: nothing deployed
+			s.deployments++
+			if _, ok := firstWin[c.To]; !ok {
+				firstWin[c.To] = c
 			}
-			continue
-		}
-		if c.To == "" {
-			continue // the channel dropped: nothing deployed
-		}
-		if _, ok := firstEva[c.To]; !ok {
-			firstEva[c.To] = c
-		}
-		if !in(c.Time) {
-			continue
-		}
-		s.deployments++
-		if _, ok := firstWin[c.To]; !ok {
-			firstWin[c.To] = c
 		}
 	}
-	// Lead time: releases whose first deployment ever is in the window.
-	for v, c := range firstEva {
+	// Lead time: releases whose first arrival on the channel is a
+	// deployment in the window.
+	for v, c := range arrival {
 		rel, ok := added[key{product, v}]
-		if !ok || !in(c.Time) {
+		if !ok || !in(c.Time) || c.Baseline || c.RollOff {
 			continue
 		}
 		s.leadTimes = append(s.leadTimes, max(c.Time.Sub(rel.Time), 0))
@@ -322,7 +326,7 @@ func measure(product, channel string, changes []Change, recalls []Recall, added 
 		}
 	}
 	// Time to restore: recalls in the window of the version the channel
-	// carried just before.
+	// carried just before, since a deployment the history recorded.
 	for _, rc := range recalls {
 		if rc.Product != product || !in(rc.Time) {
 			continue
@@ -334,7 +338,7 @@ func measure(product, channel string, changes []Change, recalls []Recall, added 
 			}
 			last = &mine[i]
 		}
-		if last != nil && last.To == rc.Version {
+		if last != nil && last.To == rc.Version && !last.Baseline {
 			s.restores = append(s.restores, max(rc.Time.Sub(last.Time), 0))
 		}
 	}

@@ -19,6 +19,8 @@ func change(seq int, ch, from, to string, h float64) Change {
 
 func rollOff(c Change) Change { c.RollOff = true; return c }
 
+func baseline(c Change) Change { c.Baseline = true; return c }
+
 func release(version string, h float64) Release {
 	return Release{Product: "web", Version: version, Time: ago(h), Commit: "r"}
 }
@@ -148,6 +150,22 @@ func TestCompute(t *testing.T) {
 		window:   2 * Week,
 		want:     want{deployments: 2, perWeek: 1, lead: hours(1, 0, 0), releases: 2, failed: []string{}},
 	}, {
+		name:     "the baseline's versions are no deployments, nor is a version's return its first arrival",
+		releases: []Release{release("1.0.0", 500), release("1.1.0", 60)},
+		changes: []Change{
+			baseline(change(0, "prod", "", "1.0.0", 100)), change(1, "prod", "1.0.0", "1.1.0", 50),
+			change(2, "prod", "1.1.0", "1.0.0", 40),
+		},
+		window: Week,
+		want:   want{deployments: 2, perWeek: 2, lead: hours(1, 10, 10), releases: 2, failed: []string{}},
+	}, {
+		name:     "a recall of a baseline version: a roll-off, but neither a failure of the window nor a restore",
+		releases: []Release{release("1.0.0", 500)},
+		changes:  []Change{baseline(change(0, "prod", "", "1.0.0", 100)), rollOff(change(1, "prod", "1.0.0", "", 50))},
+		recalls:  []Recall{recall(1, "1.0.0", 50)},
+		window:   Week,
+		want:     want{rollOffs: 1, failed: []string{}},
+	}, {
 		name:    "the window's start is excluded, its end included",
 		changes: []Change{change(1, "prod", "", "1.0.0", 24), change(2, "prod", "1.0.0", "1.1.0", 0)},
 		window:  Day,
@@ -215,7 +233,7 @@ func checkDurations(t *testing.T, what string, d Durations, want []time.Duration
 }
 
 func TestComputeFleetPoolsProducts(t *testing.T) {
-	h := History{Head: "head", HeadTime: t0, Channels: []string{"dev", "prod"}, Products: []string{"web", "idle"},
+	h := History{Head: "head", HeadTime: t0.In(time.FixedZone("CET", 3600)), Channels: []string{"dev", "prod"}, Products: []string{"web", "idle"},
 		Releases: []Release{
 			{Product: "web", Version: "1.0.0", Time: ago(30)},
 			{Product: "api", Version: "2.0.0", Time: ago(30)},
@@ -233,6 +251,10 @@ func TestComputeFleetPoolsProducts(t *testing.T) {
 	r, err := Compute(h, Options{Window: Week})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Times in UTC, whatever the committer's zone.
+	if r.Until != t0 || r.Since != t0.Add(-Week) {
+		t.Errorf("window %v to %v, want %v to %v", r.Since, r.Until, t0.Add(-Week), t0)
 	}
 	var names []string
 	for _, p := range r.Products {

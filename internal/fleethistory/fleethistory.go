@@ -363,7 +363,7 @@ func (r *reader) releases() []dora.Release {
 // timeline compares each first-parent commit of head with the one before
 // it, oldest first. The oldest commit is the baseline: what it holds was
 // deployed (or recalled) before the history recorded it, typically by an
-// import, and is no event.
+// import: its versions are Baseline changes, its recalls no events.
 func (r *reader) timeline(head string) ([]dora.Change, []dora.Recall) {
 	var chain []string
 	for sha := head; sha != ""; {
@@ -396,13 +396,14 @@ func (r *reader) timeline(head string) ([]dora.Change, []dora.Recall) {
 					now = f.spec
 				}
 				for _, ch := range unionKeys(old, now) {
-					if old[ch] == now[ch] || seq == 0 {
+					if old[ch] == now[ch] {
 						continue
 					}
 					changes = append(changes, dora.Change{
 						Seq: seq, Product: product, Channel: ch, From: old[ch], To: now[ch],
-						RollOff: old[ch] != "" && r.isRecalled(st.products, product, old[ch]),
-						Time:    st.time, Commit: sha,
+						RollOff:  old[ch] != "" && r.isRecalled(st.products, product, old[ch]),
+						Baseline: seq == 0,
+						Time:     st.time, Commit: sha,
 					})
 				}
 				carried[product] = now

@@ -164,28 +164,31 @@ func TestRead(t *testing.T) {
 	}
 	type ch struct {
 		product, channel, from, to string
-		rollOff                    bool
+		rollOff, baseline          bool
 		at                         time.Time
 		commit                     string
 	}
 	var got []ch
 	seqs := map[string]int{}
 	for _, c := range h.Changes {
-		got = append(got, ch{c.Product, c.Channel, c.From, c.To, c.RollOff, c.Time.UTC(), c.Commit})
+		got = append(got, ch{c.Product, c.Channel, c.From, c.To, c.RollOff, c.Baseline, c.Time.UTC(), c.Commit})
 		if s, ok := seqs[c.Commit]; ok && s != c.Seq {
 			t.Errorf("commit %s has changes of seq %d and %d", c.Commit, s, c.Seq)
 		}
 		seqs[c.Commit] = c.Seq
 	}
 	want := []ch{
-		{"web", "dev", "1.0.0", "1.1.0", false, at(21), c5},
-		{"web", "staging", "1.0.0", "1.1.0", false, at(30), c6},
-		{"web", "prod", "1.0.0", "1.1.0", false, at(40), c7},
-		{"web", "dev", "1.1.0", "1.0.0", true, at(50), c10},
-		{"web", "prod", "1.1.0", "1.0.0", true, at(50), c10},
-		{"web", "staging", "1.1.0", "1.0.0", true, at(50), c10},
-		{"api", "dev", "", "2.0.0", false, at(60), c11},
-		{"api", "staging", "", "2.0.0", false, at(80), m2},
+		{"web", "dev", "", "1.0.0", false, true, at(0), c1},
+		{"web", "prod", "", "1.0.0", false, true, at(0), c1},
+		{"web", "staging", "", "1.0.0", false, true, at(0), c1},
+		{"web", "dev", "1.0.0", "1.1.0", false, false, at(21), c5},
+		{"web", "staging", "1.0.0", "1.1.0", false, false, at(30), c6},
+		{"web", "prod", "1.0.0", "1.1.0", false, false, at(40), c7},
+		{"web", "dev", "1.1.0", "1.0.0", true, false, at(50), c10},
+		{"web", "prod", "1.1.0", "1.0.0", true, false, at(50), c10},
+		{"web", "staging", "1.1.0", "1.0.0", true, false, at(50), c10},
+		{"api", "dev", "", "2.0.0", false, false, at(60), c11},
+		{"api", "staging", "", "2.0.0", false, false, at(80), m2},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("changes:\n got %+v\nwant %+v", got, want)
