@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/fluxcd/cli-utils/pkg/object"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -46,18 +47,28 @@ func (r *Reconciler) SyncObject(ctx context.Context, plan *Plan, id object.ObjMe
 		return ObjectResult{}, nil
 	}
 	res := ObjectResult{Product: pp.Name}
-	known, err := r.knownConflicts(ctx)
-	if err != nil {
-		return res, err
-	}
+	// The known conflicts and the live object are read concurrently: two
+	// independent round trips on the path from an edit to its correction.
+	var known map[string]*conflict.Conflict
 	live := liveIndex{}
-	cur := &unstructured.Unstructured{}
-	cur.SetGroupVersionKind(desired.GroupVersionKind())
-	switch err := r.reader.Get(ctx, client.ObjectKeyFromObject(desired), cur); {
-	case err == nil:
-		live[id] = cur
-	case !apierrors.IsNotFound(err):
-		return res, fmt.Errorf("reading %s: %w", diff.Describe(desired), err)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() (err error) {
+		known, err = r.knownConflicts(gctx)
+		return err
+	})
+	g.Go(func() error {
+		cur := &unstructured.Unstructured{}
+		cur.SetGroupVersionKind(desired.GroupVersionKind())
+		switch err := r.reader.Get(gctx, client.ObjectKeyFromObject(desired), cur); {
+		case err == nil:
+			live[id] = cur
+		case !apierrors.IsNotFound(err):
+			return fmt.Errorf("reading %s: %w", diff.Describe(desired), err)
+		}
+		return nil
+	})
+	if err := g.Wait(); err != nil {
+		return res, err
 	}
 	one := *pp
 	one.Objects = []*unstructured.Unstructured{desired}
