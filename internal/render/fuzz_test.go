@@ -3,7 +3,9 @@ package render
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -113,7 +115,8 @@ func FuzzKustomization(f *testing.F) {
 }
 
 // FuzzResolveLink follows arbitrary symlink targets (a chain of two links):
-// the result is an error, or a path inside the repo that is not a link.
+// the result is an error, or a path inside the repo that is not a link and
+// that the kernel, too, resolves to a file inside the repo.
 func FuzzResolveLink(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"b", "real.yaml"},
@@ -124,16 +127,29 @@ func FuzzResolveLink(f *testing.F) {
 		{"b", "../../real.yaml"},
 		{"./b", "dir/real.yaml"},
 		{"b", ""},
+		{"b/passwd", "/etc"}, // through a directory link that leaves the repo
+		{"a/a", "x"},         // a loop through its own directory
 	} {
 		f.Add(seed[0], seed[1])
 	}
 	f.Fuzz(func(t *testing.T, first, second string) {
-		fsys := fstest.MapFS{
-			"real.yaml":     file("kind: X\n"),
-			"dir/real.yaml": file("kind: Y\n"),
-			"dir/a":         &fstest.MapFile{Data: []byte(first), Mode: fs.ModeSymlink},
-			"dir/b":         &fstest.MapFile{Data: []byte(second), Mode: fs.ModeSymlink},
+		// Real symlinks in a directory: the kernel bounds link loops in
+		// intermediate components (fstest.MapFS follows "a -> a/a" forever).
+		dir := t.TempDir()
+		for name, data := range map[string]string{"real.yaml": "kind: X\n", "dir/real.yaml": "kind: Y\n"} {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
+		for name, target := range map[string]string{"dir/a": first, "dir/b": second} {
+			if err := os.Symlink(target, filepath.Join(dir, name)); err != nil {
+				t.Skipf("not a possible symlink target: %v", err)
+			}
+		}
+		fsys := os.DirFS(dir)
 		got, err := resolveLink(fsys, "dir/a")
 		if err != nil {
 			return
@@ -144,6 +160,13 @@ func FuzzResolveLink(f *testing.F) {
 		info, err := fs.Lstat(fsys, got)
 		if err != nil || info.Mode()&fs.ModeSymlink != 0 {
 			t.Fatalf("resolveLink = %q: %v, mode %v; want an existing non-link", got, err, info)
+		}
+		root, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if real, err := filepath.EvalSymlinks(filepath.Join(dir, got)); err != nil || real != root && !strings.HasPrefix(real, root+string(filepath.Separator)) {
+			t.Fatalf("resolveLink = %q, which the kernel resolves to %q (%v): outside the repo %s", got, real, err, root)
 		}
 	})
 }

@@ -212,6 +212,29 @@ func TestLoadRepoSymlinks(t *testing.T) {
 	}
 }
 
+// A link through a directory link that leaves the repo is refused: the
+// directory link is checked too, not only the lexical path of the target.
+func TestLoadRepoRefusesLinksThroughEscapingLinks(t *testing.T) {
+	dir, outside := t.TempDir(), t.TempDir()
+	must(t, os.WriteFile(filepath.Join(outside, "secret.txt"), []byte(outsideMarker+"=1\n"), 0o644))
+	rel := filepath.Join(dir, "products/web/releases/1.0.0")
+	must(t, os.MkdirAll(rel, 0o755))
+	must(t, os.WriteFile(filepath.Join(rel, "kustomization.yaml"), []byte("configMapGenerator:\n- name: c\n  files: [leak.txt]\n"), 0o644))
+	must(t, os.Symlink(outside, filepath.Join(rel, "out")))
+	must(t, os.Symlink("out/secret.txt", filepath.Join(rel, "leak.txt")))
+	repo, err := LoadRepo(os.DirFS(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := repo.Render(context.Background(), Request{Site: "s", Product: "web", Version: "1.0.0", ReleaseDir: "products/web/releases/1.0.0"})
+	if !errors.Is(err, ErrSymlinkEscapes) {
+		t.Fatalf("a link through a link to %s: %d objects, err = %v; want ErrSymlinkEscapes", outside, len(objs), err)
+	}
+	if data, err := repo.fs.ReadFile("/products/web/releases/1.0.0/leak.txt"); err == nil || strings.Contains(string(data), outsideMarker) {
+		t.Fatalf("the file behind the links was loaded into the repo: %q, %v", data, err)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {

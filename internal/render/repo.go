@@ -147,30 +147,49 @@ func copySymlink(fsys fs.FS, mem filesys.FileSystem, name string) error {
 // ErrSymlinkEscapes reports a symlink whose target is outside the repo.
 var ErrSymlinkEscapes = errors.New("symlink points outside the repo")
 
+// maxSymlinkHops bounds the links followed to resolve one path, as the
+// kernel's ELOOP does.
+const maxSymlinkHops = 40
+
 // resolveLink follows the symlink name (and any chain of links) and returns
-// the repo-relative target, or ErrSymlinkEscapes.
+// the repo-relative target, or ErrSymlinkEscapes. The path is resolved one
+// component at a time, so a link through a directory link is checked at
+// every hop: a target whose text stays in the repo but that passes through a
+// link pointing outside it escapes too.
 func resolveLink(fsys fs.FS, name string) (string, error) {
-	cur := name
-	for hops := 0; hops < 40; hops++ {
-		target, err := fs.ReadLink(fsys, cur)
+	parts := strings.Split(name, "/")
+	done := "." // the resolved prefix: inside the repo, no link in it
+	for hops := 0; len(parts) > 0; {
+		cur := path.Join(done, parts[0])
+		parts = parts[1:]
+		if cur == ".." || strings.HasPrefix(cur, "../") {
+			return "", fmt.Errorf("%s -> %s: %w", name, cur, ErrSymlinkEscapes)
+		}
+		info, err := fs.Lstat(fsys, cur)
 		if err != nil {
-			return "", fmt.Errorf("%s: reading symlink: %w", name, err)
-		}
-		if path.IsAbs(target) {
-			return "", fmt.Errorf("%s -> %s: %w", name, target, ErrSymlinkEscapes)
-		}
-		next := path.Join(path.Dir(cur), target)
-		if next == ".." || len(next) >= 3 && next[:3] == "../" {
-			return "", fmt.Errorf("%s -> %s: %w", name, target, ErrSymlinkEscapes)
-		}
-		info, err := fs.Lstat(fsys, next)
-		if err != nil {
-			return "", fmt.Errorf("%s -> %s: %w", name, target, err)
+			return "", fmt.Errorf("%s: %w", name, err)
 		}
 		if info.Mode()&fs.ModeSymlink == 0 {
-			return next, nil
+			done = cur
+			continue
 		}
-		cur = next
+		if hops++; hops > maxSymlinkHops {
+			return "", fmt.Errorf("%s: too many levels of symlinks", name)
+		}
+		target, err := fs.ReadLink(fsys, cur)
+		if err != nil {
+			return "", fmt.Errorf("%s: reading symlink %s: %w", name, cur, err)
+		}
+		next := path.Join(done, target)
+		switch {
+		case target == "":
+			return "", fmt.Errorf("%s: symlink %s has an empty target", name, cur)
+		case path.IsAbs(target), next == "..", strings.HasPrefix(next, "../"):
+			return "", fmt.Errorf("%s -> %s: %w", cur, target, ErrSymlinkEscapes)
+		}
+		// Start again from the root with the target and what remains.
+		parts = append(strings.Split(next, "/"), parts...)
+		done = "."
 	}
-	return "", fmt.Errorf("%s: too many levels of symlinks", name)
+	return done, nil
 }
