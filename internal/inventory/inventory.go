@@ -94,15 +94,15 @@ func Union(a, b []Entry) []Entry {
 	return normalize(all)
 }
 
-// Difference returns the entries of a whose object is not in b.
-func Difference(a, b []Entry) []Entry {
-	inB := make(map[object.ObjMetadata]bool, len(b))
-	for _, e := range b {
-		inB[e.ID] = true
-	}
+// IDs is a set of object identities.
+type IDs map[object.ObjMetadata]bool
+
+// Without returns the entries of a whose object is not in ids (built once,
+// it is used against every inventory of a site).
+func Without(a []Entry, ids IDs) []Entry {
 	var out []Entry
 	for _, e := range a {
-		if !inB[e.ID] {
+		if !ids[e.ID] {
 			out = append(out, e)
 		}
 	}

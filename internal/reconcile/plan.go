@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fluxcd/cli-utils/pkg/object"
 	"io/fs"
 	"path"
 	"sort"
@@ -309,14 +310,16 @@ func versionLess(a, b string) bool {
 	return errA == nil && errB == nil && va.LessThan(vb)
 }
 
-// desiredEntries lists every object any planned product renders, blocked
+// desired is the set of every object any planned product renders, blocked
 // ones included: none of them may be pruned by another product.
-func (p *Plan) desiredEntries() []inventory.Entry {
-	var all []*unstructured.Unstructured
+func (p *Plan) desired() inventory.IDs {
+	ids := inventory.IDs{}
 	for _, pp := range p.Products {
-		all = append(all, pp.Objects...)
+		for _, o := range pp.Objects {
+			ids[object.UnstructuredToObjMetadata(o)] = true
+		}
 	}
-	return inventory.EntriesOf(all)
+	return ids
 }
 
 // fingerprint identifies what applying the product means: its render and

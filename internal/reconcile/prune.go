@@ -32,7 +32,7 @@ type pruneRun struct {
 // planPrune works out, before any deletion, every object the sync would
 // delete (live, not annotated syncd.dev/prune: disabled) and applies the
 // mass-prune guard to their share of the site's live objects.
-func (r *Reconciler) planPrune(plan *Plan, invs map[string]*inventory.Inventory, live liveIndex, desired []inventory.Entry) *pruneRun {
+func (r *Reconciler) planPrune(plan *Plan, invs map[string]*inventory.Inventory, live liveIndex, desired inventory.IDs) *pruneRun {
 	run := &pruneRun{live: live, going: map[object.ObjMetadata]bool{}}
 	planned := map[string]*ProductPlan{}
 	for _, pp := range plan.Products {
@@ -48,7 +48,7 @@ func (r *Reconciler) planPrune(plan *Plan, invs map[string]*inventory.Inventory,
 		if pp := planned[name]; pp != nil && pp.Blocked() {
 			continue
 		}
-		for _, c := range prune.Sort(run.candidates(inventory.Difference(inv.Entries, desired))).Delete {
+		for _, c := range prune.Sort(run.candidates(inventory.Without(inv.Entries, desired))).Delete {
 			run.going[c.Entry.ID] = true
 		}
 	}
@@ -143,7 +143,7 @@ func (r *Reconciler) namespaceBlockers(ctx context.Context, run *pruneRun, ns st
 
 // pruneRemoved prunes products that have an inventory but are no longer
 // planned for the site: their product was deleted or no longer targets it.
-func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, run *pruneRun, invs map[string]*inventory.Inventory, planned map[string]bool, desired []inventory.Entry) []Result {
+func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, run *pruneRun, invs map[string]*inventory.Inventory, planned map[string]bool, desired inventory.IDs) []Result {
 	var names []string
 	for name := range invs {
 		if !planned[name] {
@@ -154,7 +154,7 @@ func (r *Reconciler) pruneRemoved(ctx context.Context, log hclog.Logger, run *pr
 	var results []Result
 	for _, name := range names {
 		res := Result{Product: name, Version: invs[name].Version, Health: health.Unknown, Note: "removed from site"}
-		res.Err = r.pruneAll(ctx, log, run, invs[name], inventory.Difference(invs[name].Entries, desired), &res)
+		res.Err = r.pruneAll(ctx, log, run, invs[name], inventory.Without(invs[name].Entries, desired), &res)
 		r.progressf("%s: removed from site, pruned %d object(s)", name, res.Pruned)
 		log.Info("product removed from site", "product", name, "pruned", res.Pruned)
 		results = append(results, res)

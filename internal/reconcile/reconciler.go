@@ -232,7 +232,7 @@ func (r *Reconciler) Apply(ctx context.Context, plan *Plan) (*Applied, error) {
 	}
 	// An object that moves from one product to another is in the old one's
 	// inventory and the new one's render: it must never be pruned.
-	desired := plan.desiredEntries()
+	desired := plan.desired()
 	prunes := r.planPrune(plan, invs, live, desired)
 	rep := &Report{Site: plan.Site, Revision: plan.Revision, Results: make([]Result, len(plan.Products)), Policy: plan.Policy, PruneRefused: prunes.refused}
 	r.progressf("site %s at %s: %d product(s)", plan.Site, short(plan.Revision), len(plan.Products))
@@ -308,7 +308,7 @@ const productConcurrency = 8
 // syncProduct applies one product and prunes what left its render. It
 // returns the inventory to record once the live resource versions are known,
 // or nil when there is nothing to record.
-func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired inventory.IDs, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res, inv := r.syncProductOrKeep(ctx, log, plan, pp, old, live, known, desired, prunes, failed, step)
 	if w := pp.Waiting; w != nil && res.Err == nil {
 		res.Waiting, res.Note = w, w.String()
@@ -321,7 +321,7 @@ func (r *Reconciler) syncProduct(ctx context.Context, log hclog.Logger, plan *Pl
 }
 
 // syncProductOrKeep is syncProduct before change control is reported.
-func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired []inventory.Entry, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
+func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, plan *Plan, pp *ProductPlan, old *inventory.Inventory, live liveIndex, known map[string]*conflict.Conflict, desired inventory.IDs, prunes *pruneRun, failed *sync.Map, step string) (Result, *inventory.Inventory) {
 	res := Result{Product: pp.Name, Version: pp.Version, Health: health.Unknown}
 	log = log.With("product", pp.Name, "version", pp.Version)
 	switch {
@@ -360,7 +360,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 	if pp.NotDeployed != "" {
 		res.Note = "not deployed: " + pp.NotDeployed
 		r.progressf("%s %s: not deployed here (%s)", step, pp.Name, pp.NotDeployed)
-		res.Err = r.pruneAll(ctx, log, prunes, old, inventory.Difference(oldEntries, desired), &res)
+		res.Err = r.pruneAll(ctx, log, prunes, old, inventory.Without(oldEntries, desired), &res)
 		return res, nil
 	}
 	fingerprint, err := pp.fingerprint()
@@ -408,7 +408,7 @@ func (r *Reconciler) syncProductOrKeep(ctx context.Context, log hclog.Logger, pl
 		res.Err = err
 		return res, nil
 	}
-	p, err := r.prune(ctx, log, prunes, pp.Name, inventory.Difference(oldEntries, desired))
+	p, err := r.prune(ctx, log, prunes, pp.Name, inventory.Without(oldEntries, desired))
 	res.addPruned(p)
 	if res.Err = err; err != nil {
 		return res, nil
@@ -615,7 +615,7 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 	if err != nil {
 		return nil, err
 	}
-	desired := plan.desiredEntries()
+	desired := plan.desired()
 	var changes []diff.Change
 	var errs []error
 	planned := map[string]bool{}
@@ -632,7 +632,7 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			oldEntries = inv.Entries
 		}
 		if pp.NotDeployed != "" {
-			changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Difference(oldEntries, desired), live))...)
+			changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Without(oldEntries, desired), live))...)
 			continue
 		}
 		objs, items, err := r.decideConflicts(ctx, pp, live, known)
@@ -647,11 +647,11 @@ func (r *Reconciler) Diff(ctx context.Context, plan *Plan) ([]diff.Change, error
 			errs = append(errs, fmt.Errorf("%s: %w", pp.Name, err))
 			continue
 		}
-		changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Difference(oldEntries, desired), live))...)
+		changes = append(changes, diff.Prunes(pp.Name, prunable(inventory.Without(oldEntries, desired), live))...)
 	}
 	for _, name := range slices.Sorted(maps.Keys(invs)) {
 		if !planned[name] {
-			changes = append(changes, diff.Prunes(name, prunable(inventory.Difference(invs[name].Entries, desired), live))...)
+			changes = append(changes, diff.Prunes(name, prunable(inventory.Without(invs[name].Entries, desired), live))...)
 		}
 	}
 	return changes, errors.Join(errs...)
