@@ -784,6 +784,7 @@ func TestChartCoversEveryRunFlag(t *testing.T) {
 		customValues(),
 		with(requiredValues(), "git.insecureSkipHostKeyCheck", true),
 		trustValues(),
+		with(requiredValues(), "offline", true),
 	} {
 		_, c := mustRender(t, vals, "syncd-system").deployment(t, "syncd-system")
 		for name := range parseRunArgs(t, c.Args) {

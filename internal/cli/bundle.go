@@ -29,7 +29,7 @@ from it. The way back: ` + "`bundle status-export`" + ` writes the site's signed
 report to a file, and ` + "`bundle status-import`" + ` publishes it as the site's status
 branch. See docs/operations.md, "Airgapped sites".`,
 	})
-	c.AddCommand(newBundleStatusExportCommand(s), newBundleStatusImportCommand(s))
+	c.AddCommand(newBundleCreateCommand(s), newBundleImportCommand(s), newBundleStatusExportCommand(s), newBundleStatusImportCommand(s))
 	return c
 }
 

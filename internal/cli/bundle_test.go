@@ -6,6 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
 	"github.com/syncd-dev/syncd/internal/testenv"
 )
 
@@ -141,4 +144,110 @@ func TestBundleStatusExportImport(t *testing.T) {
 		t.Fatalf("the promoter does not count the imported report:\n%v", pr)
 	}
 
+}
+
+// TestBundleCreateImportSyncOffline: the connected side writes a full
+// bundle, then one --since its head; the airgapped site imports each and
+// `sync --once --offline`, with a --repo it cannot reach, applies the
+// revision each brought. Bundles that are unsigned by a trusted key, for
+// another site, building on a commit the site lacks, or older than what the
+// site has, are refused and change nothing.
+func TestBundleCreateImportSyncOffline(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	const site = "ag-sync"
+	f := newAirgapFleet(t, site)
+	f.write("sites/ag-other/site.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Site\nmetadata: {name: ag-other, labels: {class: prod}}\nspec: {channel: dev}\n")
+	first := f.commit("another site")
+	keys := t.TempDir()
+	release, err := testenv.WriteKeyPair(filepath.Join(keys, "release"), "release", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger, err := testenv.WriteKeyPair(filepath.Join(keys, "stranger"), "stranger", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	connectedCache := t.TempDir()
+	create := func(name, forSite, key string, extra ...string) string {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		args := append([]string{"bundle", "create", "--site", forSite, "--repo", f.url(), "--cache-dir", connectedCache,
+			"--out", out, "--signing-key", key}, extra...)
+		if res := runSyncd(t, args...); res.code != ExitOK || !strings.Contains(res.stderr, "writing git bundle: ") {
+			t.Fatalf("bundle create: %v", res)
+		}
+		return out
+	}
+	const siteRepo = "file:///airgap/unreachable/fleet.git"
+	siteCache := t.TempDir()
+	importBundle := func(file string) syncdResult {
+		t.Helper()
+		return runSyncd(t, "bundle", "import", file, "--site", site, "--repo", siteRepo, "--cache-dir", siteCache, "--trusted-key", release.PublicPath)
+	}
+	syncOffline := func() syncdResult {
+		t.Helper()
+		return runSyncd(t, "sync", "--once", "--offline", "--site", site, "--repo", siteRepo, "--cache-dir", siteCache,
+			"--kubeconfig", c.Kubeconfig, "--health-timeout", "20s")
+	}
+	level := func() string {
+		t.Helper()
+		var cm corev1.ConfigMap
+		if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "ag-alpha", Name: "alpha-config"}, &cm); err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["level"]
+	}
+
+	if res := syncOffline(); res.code != ExitError || !strings.Contains(res.stderr, "bundle import") {
+		t.Fatalf("offline sync before any import: %v", res)
+	}
+	full := create("full.bundle", site, release.PrivatePath)
+	for _, tc := range []struct{ name, file, want string }{
+		{"untrusted", create("stranger.bundle", site, stranger.PrivatePath), "not among the 1 trusted key(s)"},
+		{"other site", create("other.bundle", "ag-other", release.PrivatePath), "the bundle is for site ag-other, not " + site},
+	} {
+		if res := importBundle(tc.file); res.code != ExitError || !strings.Contains(res.stderr, tc.want) {
+			t.Errorf("import %s: %v", tc.name, res)
+		}
+	}
+	if res := syncOffline(); res.code != ExitError {
+		t.Fatalf("refused bundles fed the cache: %v", res)
+	}
+	if res := importBundle(full); res.code != ExitOK || !strings.Contains(res.stderr, "imported: fleet repo branch main at "+first[:12]) {
+		t.Fatalf("import: %v", res)
+	}
+	res := syncOffline()
+	if res.code != ExitOK || !strings.Contains(res.stderr, "offline: reading "+siteRepo) || !strings.Contains(res.stderr, "status report not published") {
+		t.Fatalf("offline sync: %v", res)
+	}
+	if got := level(); got != "info" {
+		t.Fatalf("level %q after the first import, want info", got)
+	}
+
+	// The next bundle carries only what the site lacks.
+	f.addRelease("alpha", "ag-alpha", "1.1.0", "debug", nil)
+	f.write("channels/alpha.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: alpha}\nspec: {dev: 1.1.0}\n")
+	second := f.commit("alpha 1.1.0")
+	incr := create("incr.bundle", site, release.PrivatePath, "--since", first)
+	otherCache := t.TempDir()
+	if res := runSyncd(t, "bundle", "import", incr, "--site", site, "--repo", siteRepo, "--cache-dir", otherCache, "--trusted-key", release.PublicPath); res.code != ExitError || !strings.Contains(res.stderr, "lacks") {
+		t.Fatalf("an incremental bundle into an empty cache: %v", res)
+	}
+	if res := importBundle(incr); res.code != ExitOK || !strings.Contains(res.stderr, second[:12]) {
+		t.Fatalf("incremental import: %v", res)
+	}
+	if res := syncOffline(); res.code != ExitOK || parseSummary(t, res.stdout)["alpha"].version != "1.1.0" {
+		t.Fatalf("offline sync of the incremental bundle: %v", res)
+	}
+	if got := level(); got != "debug" {
+		t.Fatalf("level %q after the incremental import, want debug", got)
+	}
+	// The full bundle is older than what the site has now.
+	if res := importBundle(full); res.code != ExitError || !strings.Contains(res.stderr, "does not descend from") {
+		t.Fatalf("re-importing the older bundle: %v", res)
+	}
+	if res := importBundle(incr); res.code != ExitOK || !strings.Contains(res.stderr, "nothing to import") {
+		t.Fatalf("re-importing the same bundle: %v", res)
+	}
 }

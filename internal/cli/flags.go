@@ -43,6 +43,7 @@ type commonFlags struct {
 	signingKey      string
 	statusRepo      string
 	statusIdentity  string
+	offline         bool
 }
 
 // addGit registers the flags that locate the fleet repo: a Git server
@@ -63,6 +64,11 @@ func (f *commonFlags) addRemoteGit(fs *pflag.FlagSet) {
 	fs.StringVar(&f.passphraseFile, "passphrase-file", "", "file holding the --identity key's passphrase (or set SYNCD_IDENTITY_PASSPHRASE)")
 	fs.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "where the fleet repo is cached between runs")
 	fs.BoolVar(&f.insecureHostKey, "insecure-skip-host-key-check", false, "do not verify the Git server's host key (labs only; logged as a warning on every fetch)")
+}
+
+// addOffline registers --offline (airgapped sites, SPEC §8).
+func (f *commonFlags) addOffline(fs *pflag.FlagSet) {
+	fs.BoolVar(&f.offline, "offline", false, "airgapped site: never contact --repo; sync the revision that 'syncd bundle import' last brought into --cache-dir (status reports leave with 'syncd bundle status-export')")
 }
 
 // addSite registers --site.

@@ -27,6 +27,7 @@ func (f *commonFlags) gitSource(log hclog.Logger) (*gitsource.Source, error) {
 		CacheDir:                 f.cacheDir,
 		Logger:                   log,
 		SigningKey:               f.signingKey,
+		Offline:                  f.offline,
 	})
 }
 
@@ -36,7 +37,11 @@ func (f *commonFlags) fetchSnapshot(ctx context.Context, s *streams) (*snapshot,
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(s.err, "fetching %s (branch %s)\n", f.repo, f.branch)
+	if f.offline {
+		fmt.Fprintf(s.err, "offline: reading %s (branch %s) as last imported into %s\n", f.repo, f.branch, f.cacheDir)
+	} else {
+		fmt.Fprintf(s.err, "fetching %s (branch %s)\n", f.repo, f.branch)
+	}
 	rev, _, err := src.Fetch(ctx)
 	if err != nil {
 		return nil, err

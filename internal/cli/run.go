@@ -49,6 +49,9 @@ step; a stopped apply is safe to resume.`,
 			if f.repo == "" {
 				return withCode(ExitError, fmt.Errorf("--repo (or SYNCD_REPO) is required"))
 			}
+			if f.offline && promoter {
+				return withCode(ExitError, fmt.Errorf("--promote needs the fleet repo's server: it cannot run --offline"))
+			}
 			if pprofAddr != "" {
 				if err := profiling.CheckLoopback(pprofAddr); err != nil {
 					return withCode(ExitError, err)
@@ -94,7 +97,10 @@ step; a stopped apply is safe to resume.`,
 				Metrics:         metrics.New(f.site),
 				MaxPrunePercent: f.maxPrunePercent, Discovery: disc, Tracer: tp,
 			}
-			if publishStatus {
+			if publishStatus && f.offline {
+				log.Info("offline: status reports are not published; carry them with `syncd bundle status-export`")
+			}
+			if publishStatus && !f.offline {
 				statusSrc, err := f.statusSource(src, log.Named("status-repo"))
 				if err != nil {
 					return err
@@ -178,6 +184,7 @@ step; a stopped apply is safe to resume.`,
 	f.addVerifyCommits(cmd.Flags())
 	f.addSigningKey(cmd.Flags())
 	f.addStatusRepo(cmd.Flags())
+	f.addOffline(cmd.Flags())
 	return cmd
 }
 

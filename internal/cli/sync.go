@@ -69,7 +69,10 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				fmt.Fprintf(s.err, "warning: recording the site status: %v\n", err)
 			}
-			if publishStatus && st != nil && snap.src != nil {
+			if publishStatus && f.offline {
+				fmt.Fprintf(s.err, "offline: status report not published (carry it with `syncd bundle status-export`)\n")
+			}
+			if publishStatus && st != nil && snap.src != nil && !f.offline {
 				statusSrc, err := f.statusSource(snap.src, nil)
 				if err != nil {
 					return err
@@ -96,6 +99,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 	f.addVerifyCommits(cmd.Flags())
 	f.addSigningKey(cmd.Flags())
 	f.addStatusRepo(cmd.Flags())
+	f.addOffline(cmd.Flags())
 	return cmd
 }
 

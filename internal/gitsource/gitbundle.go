@@ -262,15 +262,27 @@ var ErrNotFastForward = errors.New("not a fast-forward")
 
 // ImportBundle reads a git bundle of the tracked branch (WriteBundle's
 // output) into the local repository and moves the branch there, as a Fetch
-// from the server would: a following Fetch of an offline Source (or of one
-// whose server is out of reach is not enough: see Options.Offline) returns
-// its head. It refuses a bundle that brings another branch, that builds on
+// from the server would: a following Fetch of an offline Source
+// (Options.Offline) returns its head. It refuses a bundle that brings another branch, that builds on
 // commits the local repository lacks (prerequisites), or whose head does not
 // descend from the branch's current revision (ErrNotFastForward); objects
 // read before such a refusal stay in the repository unreferenced, which is
 // harmless. A bundle whose head the branch already has changes nothing
 // (changed false).
 func (s *Source) ImportBundle(ctx context.Context, r io.Reader) (rev Revision, changed bool, err error) {
+	return s.importBundle(ctx, r, true)
+}
+
+// CheckBundle makes every check of ImportBundle and stores the bundle's
+// objects, but leaves the branch where it is: changed says whether
+// ImportBundle of the same bundle would move it. An import of several parts
+// (the commits and the images of `syncd bundle import`) checks them all
+// before it changes what the site sees.
+func (s *Source) CheckBundle(ctx context.Context, r io.Reader) (rev Revision, changed bool, err error) {
+	return s.importBundle(ctx, r, false)
+}
+
+func (s *Source) importBundle(ctx context.Context, r io.Reader, move bool) (rev Revision, changed bool, err error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	hdr, err := ReadBundleHeader(br)
 	if err != nil {
@@ -327,8 +339,10 @@ func (s *Source) ImportBundle(ctx context.Context, r io.Reader) (rev Revision, c
 					head, current, s.branch, current)
 			}
 		}
-		if err := setTracking(st, s.branch, head); err != nil {
-			return Revision{}, false, fmt.Errorf("recording %s: %w", trackingRef(s.branch), err)
+		if move {
+			if err := setTracking(st, s.branch, head); err != nil {
+				return Revision{}, false, fmt.Errorf("recording %s: %w", trackingRef(s.branch), err)
+			}
 		}
 		changed = true
 	}

@@ -114,6 +114,12 @@ func TestBundleCarriesTheBranchToAnOfflineCache(t *testing.T) {
 	if _, _, err := other.ImportBundle(ctx, bytes.NewReader(incr)); err == nil || !strings.Contains(err.Error(), first) {
 		t.Fatalf("importing an incremental bundle into an empty cache: %v", err)
 	}
+	if rev, changed, err := site.CheckBundle(ctx, bytes.NewReader(incr)); err != nil || !changed || rev.SHA != third {
+		t.Fatalf("checking the incremental bundle: %v %v %v", rev, changed, err)
+	}
+	if rev, _, err := site.Fetch(ctx); err != nil || rev.SHA != first {
+		t.Fatalf("CheckBundle moved the branch to %s (%v)", rev.SHA, err)
+	}
 	if rev, changed, err := site.ImportBundle(ctx, bytes.NewReader(incr)); err != nil || !changed || rev.SHA != third {
 		t.Fatalf("importing the incremental bundle: %v %v %v", rev, changed, err)
 	}

@@ -45,3 +45,7 @@ func signCommit(c *object.Commit, signer ssh.Signer) error {
 	c.PGPSignature = string(sshsig.Armor(sig))
 	return nil
 }
+
+// LoadSigningKey reads an SSH private key file (not encrypted) that signs
+// what syncd writes: commits (Options.SigningKey), bundles.
+func LoadSigningKey(path string) (ssh.Signer, error) { return loadSigningKey(path) }
