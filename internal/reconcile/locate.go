@@ -35,17 +35,26 @@ func (r *Reconciler) servedKind(gk schema.GroupKind) bool {
 }
 
 // clusterScopedNamespaces applies render.ClusterScopedNamespaces to the
-// products of plan with the API server's view of which kinds are
-// cluster-scoped: the render knows only built-in kinds and the CRDs of the
-// same render, not a custom kind whose CRD another product installed, to
-// which it gives the product's namespace.
+// products of plan with the site's view of which kinds are cluster-scoped:
+// the render knows only built-in kinds and the CRDs of the same render, not a
+// custom kind whose CRD another product installed (or installs in this very
+// sync), to which it gives the product's namespace. The CRDs of every
+// product of the plan count first, then the API server's mapping.
 func (r *Reconciler) clusterScopedNamespaces(plan *Plan) {
-	if r.mapper == nil {
-		return
+	var all []*unstructured.Unstructured
+	for _, pp := range plan.Products {
+		all = append(all, pp.Objects...)
 	}
+	planned := render.ClusterScopedCRDKinds(all)
 	scoped := map[schema.GroupVersionKind]bool{}
 	clusterScoped := func(o *unstructured.Unstructured) bool {
 		gvk := o.GroupVersionKind()
+		if planned[gvk.GroupKind()] {
+			return true
+		}
+		if r.mapper == nil {
+			return false
+		}
 		cluster, ok := scoped[gvk]
 		if !ok {
 			m, err := r.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)

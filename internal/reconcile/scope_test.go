@@ -68,3 +68,40 @@ func TestClusterScopedKindOfAnotherProduct(t *testing.T) {
 		t.Fatalf("the Gizmo: %v", err)
 	}
 }
+
+// The CRD and the objects of its cluster-scoped kind arrive in one commit,
+// from two products: the plan already knows the kind from the other
+// product's CRD, so the first sync applies the object without a namespace.
+func TestClusterScopedKindOfAnotherProductInTheSameCommit(t *testing.T) {
+	c := sharedCluster(t)
+	ctx := context.Background()
+	const site = "scope-2"
+	f := newFleetFixture(t, site)
+	f.write("products/crds/product.yaml", fixtureProduct("crds", "scope2-crds"))
+	f.write("products/crds/releases/1.0.0/kustomization.yaml", "resources: [crd.yaml]\n")
+	f.write("products/crds/releases/1.0.0/crd.yaml", strings.Replace(testenv.CRD("scope2.example.com", "Doohickey"), "scope: Namespaced", "scope: Cluster", 1))
+	f.write("channels/crds.yaml", fixtureChannels("crds", "1.0.0"))
+	f.addProduct("gadgets", "scope2-gadgets", "1.0.0", "registry.test/app:1")
+	f.write("products/gadgets/releases/1.0.0/doohickey.yaml", "apiVersion: scope2.example.com/v1\nkind: Doohickey\nmetadata: {name: scope2-d1}\n")
+	f.write("products/gadgets/releases/1.0.0/kustomization.yaml", "resources: [ns.yaml, cm.yaml, doohickey.yaml]\n")
+	r := newTestReconciler(t, c, site)
+	plan, err := r.Plan(ctx, os.DirFS(f.dir), "rev", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pp := range plan.Products {
+		for _, o := range pp.Objects {
+			if o.GetKind() == "Doohickey" && o.GetNamespace() != "" {
+				t.Fatalf("Doohickey planned in namespace %q, want none: the crds product declares it cluster-scoped", o.GetNamespace())
+			}
+		}
+	}
+	if rep, err := r.Sync(ctx, plan); err != nil || rep.Err() != nil {
+		t.Fatalf("first sync: %v, %v", err, rep.Err())
+	}
+	live := &unstructured.Unstructured{}
+	live.SetGroupVersionKind(schema.GroupVersionKind{Group: "scope2.example.com", Version: "v1", Kind: "Doohickey"})
+	if err := c.Client.Get(ctx, client.ObjectKey{Name: "scope2-d1"}, live); err != nil {
+		t.Fatalf("the Doohickey: %v", err)
+	}
+}

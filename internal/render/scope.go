@@ -30,6 +30,12 @@ func newScopes(objs []*unstructured.Unstructured) scopes {
 	return s
 }
 
+// ClusterScopedCRDKinds returns the kinds that the CRDs among objs declare
+// cluster-scoped.
+func ClusterScopedCRDKinds(objs []*unstructured.Unstructured) map[schema.GroupKind]bool {
+	return newScopes(objs).clusterCRDKinds
+}
+
 func (s scopes) namespaced(o *unstructured.Unstructured) bool {
 	gvk := o.GroupVersionKind()
 	if s.clusterCRDKinds[gvk.GroupKind()] {
