@@ -1,15 +1,22 @@
 package cli
 
 import (
+	"io"
+	"log"
+	"net"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/registry"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/testenv"
+	"github.com/syncd-dev/syncd/internal/verify/verifytest"
 )
 
 // airgapFleet is a fleet repo (a Git checkout served as file://) whose site
@@ -249,5 +256,74 @@ func TestBundleCreateImportSyncOffline(t *testing.T) {
 	}
 	if res := importBundle(incr); res.code != ExitOK || !strings.Contains(res.stderr, "nothing to import") {
 		t.Fatalf("re-importing the same bundle: %v", res)
+	}
+}
+
+// TestBundleCarriesSignedImages: the images of the site's products travel
+// with their cosign signatures; after the source registry is gone and the
+// site's registry answers at its address, the import loads them there and an
+// offline sync verifies the product's signature policy and applies it.
+func TestBundleCarriesSignedImages(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	const site = "ag-images"
+	source := verifytest.NewRegistry(t)
+	key := verifytest.NewKey(t)
+	signed := source.Push("acme/app", "1.0")
+	source.Sign(key, source.Push("acme/tool", "2.0")) // signed, another repository
+	source.Sign(key, signed)
+	f := newAirgapFleet(t, site)
+	f.write("keys/cosign.pub", string(key.PublicPEM))
+	cron := func(image string) string {
+		return "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: job}\nspec:\n  schedule: \"0 0 1 1 *\"\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: app, image: \"" + image + "\"}]\n"
+	}
+	f.addProduct("web", "ag-web", "1.0.0", "info", map[string]string{"cron.yaml": cron(source.Host + "/acme/app:1.0")})
+	f.write("products/web/product.yaml", productYAML("web", "ag-web", "  signing: {keys: [cosign]}"))
+	f.write("channels/web.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: web}\nspec: {dev: 1.0.0}\n")
+	f.commit("web 1.0.0")
+	release, err := testenv.WriteKeyPair(filepath.Join(t.TempDir(), "release"), "release", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "site.bundle")
+	res := runSyncd(t, "bundle", "create", "--site", site, "--repo", f.url(), "--cache-dir", t.TempDir(), "--out", out, "--signing-key", release.PrivatePath)
+	if res.code != ExitOK || !strings.Contains(res.stderr, "copying image "+source.Host+"/acme/app:1.0 (1/1)") || !strings.Contains(res.stderr, "1 image(s)") {
+		t.Fatalf("bundle create: %v", res)
+	}
+
+	// The site's registry answers where the source registry was.
+	addr := source.Host
+	source.Close()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen again on %s: %v", addr, err)
+	}
+	siteRegistry := httptest.NewUnstartedServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	siteRegistry.Listener = ln
+	siteRegistry.Start()
+	t.Cleanup(siteRegistry.Close)
+
+	const siteRepo = "file:///airgap/unreachable/fleet.git"
+	siteCache := t.TempDir()
+	sync := []string{"sync", "--once", "--offline", "--site", site, "--repo", siteRepo, "--cache-dir", siteCache,
+		"--kubeconfig", c.Kubeconfig, "--health-timeout", "20s"}
+	importArgs := []string{"bundle", "import", out, "--site", site, "--repo", siteRepo, "--cache-dir", siteCache, "--trusted-key", release.PublicPath}
+	if res := runSyncd(t, importArgs...); res.code != ExitError || !strings.Contains(res.stderr, "--registry HOST") {
+		t.Fatalf("import without --registry: %v", res)
+	}
+	res = runSyncd(t, append(importArgs, "--registry", addr)...)
+	if res.code != ExitOK || !strings.Contains(res.stderr, "loading image "+addr+"/acme/app:1.0 (1/2)") ||
+		!strings.Contains(res.stderr, "loading image "+addr+"/acme/app:"+strings.Replace(signed.DigestStr(), ":", "-", 1)+".sig (2/2)") {
+		t.Fatalf("bundle import: %v", res)
+	}
+	res = runSyncd(t, sync...)
+	if res.code != ExitOK || parseSummary(t, res.stdout)["web"].health != "HEALTHY" {
+		t.Fatalf("offline sync with the imported images: %v", res)
+	}
+	var cj batchv1.CronJob
+	if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "ag-web", Name: "job"}, &cj); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image, addr+"/acme/app:1.0@"+signed.DigestStr(); got != want {
+		t.Fatalf("applied image %s, want %s (the verified digest)", got, want)
 	}
 }

@@ -243,8 +243,18 @@ configured with (it names the cache); it is never contacted.`,
 			if rev.SHA != m.Head {
 				return withCode(ExitError, fmt.Errorf("%s: refused: the git bundle's head %s is not the manifest's %s", args[0], rev.SHA, m.Head))
 			}
-			if err := importImages(ctx, s, f, m, staging, registry); err != nil {
-				return err
+			pushes, err := planImagePushes(m, staging, registry)
+			if err != nil {
+				return withCode(ExitError, fmt.Errorf("%s: refused: %w", args[0], err))
+			}
+			if len(pushes) > 0 {
+				opts, err := f.remoteOptions(ctx)
+				if err != nil {
+					return err
+				}
+				if err := pushImages(ctx, s, pushes, opts); err != nil {
+					return withCode(ExitError, fmt.Errorf("loading the images into %s (the fleet repo branch was not moved; import the bundle again): %w", registry, err))
+				}
 			}
 			if !changed {
 				fmt.Fprintf(s.err, "fleet repo branch %s already at %s: nothing to import\n", f.branch, shortSHA(rev.SHA))
