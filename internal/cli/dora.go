@@ -76,6 +76,7 @@ stderr. Exit code: 0 printed, 2 error.`,
 			if err != nil {
 				return withCode(ExitError, err)
 			}
+			fmt.Fprintf(s.err, "reading history of %s\n", rev)
 			hist, err := fleethistory.Read(cmd.Context(), walk, fleethistory.Options{Progress: func(n int) {
 				fmt.Fprintf(s.err, "reading history: %d commits\n", n)
 			}})
