@@ -37,7 +37,9 @@ terms may also use d (24h) and w (7d), e.g. 30d, 2w, 1w3d, 36h.
   channel's version in channels/<product>.yaml (a promotion or a person's
   edit). Moving a channel off a release recalled in that commit (a recall's
   roll-back) is a roll-off, counted apart. What the oldest commit holds is
-  the baseline, deployed before the history began: no deployment.
+  the baseline, deployed before the history began: no deployment. Promoted
+  deployments are those of a "promote <product> <version>: <from> -> <to>"
+  commit of syncd promote (or of a merge whose other parent is one).
 - Lead time for changes: from the earliest commit, of any branch, containing
   products/<product>/releases/<version>/ to the release's first arrival on the
   channel, when that is a deployment in the window.

@@ -80,7 +80,7 @@ func TestFleetDora(t *testing.T) {
 		restore, _ := prod.TimeToRestore.Median()
 		// prod: 1.5.0 two days after its release's commit, recalled 6
 		// hours later; what the first commit holds is no deployment.
-		if dev.Deployments != 1 || prod.Deployments != 1 || prod.RollOffs != 1 || prod.LeadTime.Count != 1 || lead != 48*time.Hour ||
+		if dev.Deployments != 1 || dev.Promotions != 0 || prod.Deployments != 1 || prod.Promotions != 1 || prod.RollOffs != 1 || prod.LeadTime.Count != 1 || lead != 48*time.Hour ||
 			prod.ChangeFailure.Failed != 1 || prod.ChangeFailure.Releases != 1 || restore != 6*time.Hour {
 			t.Errorf("storefront: dev %+v\nprod %+v", dev, prod)
 		}
@@ -115,8 +115,8 @@ func TestFleetDora(t *testing.T) {
 				row = strings.Join(strings.Fields(line), " ")
 			}
 		}
-		// DEV STAGING PROD STAGING/WEEK LEAD p50 p90 FAILURE RESTORE ROLL-OFFS
-		if want := "storefront 1 1 1 3.50 1d 1d 0/1 (0%) - 0"; row != want || !strings.Contains(res.stdout, "STAGING/WEEK") ||
+		// DEV STAGING PROD STAGING/WEEK PROMOTED LEAD p50 p90 FAILURE RESTORE ROLL-OFFS
+		if want := "storefront 1 1 1 3.50 1 1d 1d 0/1 (0%) - 0"; row != want || !strings.Contains(res.stdout, "STAGING/WEEK") ||
 			!strings.Contains(res.stdout, "DORA metrics of channel staging over 2d") || !strings.Contains(res.stdout, "nearest-rank") {
 			t.Errorf("row %q, want %q:\n%s", row, want, res.stdout)
 		}

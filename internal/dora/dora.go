@@ -70,6 +70,10 @@ type Change struct {
 	// (From is ""): they were deployed before the history began, so they
 	// are no deployments, but the channel carried them.
 	Baseline bool `json:"baseline"`
+	// Promoted is set when the change is the promoter's: the commit, or
+	// the head of the branch it merges, is `promote <product> <To>:
+	// <from> -> <Channel>`.
+	Promoted bool `json:"promoted"`
 	// Time is the commit's committer time.
 	Time   time.Time `json:"time"`
 	Commit string    `json:"commit"`
@@ -142,6 +146,9 @@ type Channel struct {
 	// Deployments in the window, and per week of the window.
 	Deployments        int     `json:"deployments"`
 	DeploymentsPerWeek float64 `json:"deploymentsPerWeek"`
+	// Promotions are the deployments made by the promoter (the others
+	// were people's edits).
+	Promotions int `json:"promotions"`
 	// RollOffs are the recalls' roll-backs in the window (not deployments).
 	RollOffs int `json:"rollOffs"`
 	// LeadTime is the lead time for changes.
@@ -261,6 +268,7 @@ type key struct{ product, version string }
 // sample is what was measured of one product (or several) on one channel.
 type sample struct {
 	deployments, rollOffs int
+	promotions            int
 	leadTimes, restores   []time.Duration
 	releases              int
 	recalled              []string
@@ -269,6 +277,7 @@ type sample struct {
 // add pools s into a, naming its recalled releases with prefix.
 func (a *sample) add(s sample, prefix string) {
 	a.deployments += s.deployments
+	a.promotions += s.promotions
 	a.rollOffs += s.rollOffs
 	a.leadTimes = append(a.leadTimes, s.leadTimes...)
 	a.restores = append(a.restores, s.restores...)
@@ -302,6 +311,9 @@ func measure(product, channel string, changes []Change, recalls []Recall, added 
 			s.rollOffs++
 		case c.To != "": // else the channel dropped: nothing deployed
 			s.deployments++
+			if c.Promoted {
+				s.promotions++
+			}
 			if _, ok := firstWin[c.To]; !ok {
 				firstWin[c.To] = c
 			}
@@ -350,6 +362,7 @@ func (s sample) summary(channel string, weeks float64) Channel {
 	c := Channel{
 		Channel:            channel,
 		Deployments:        s.deployments,
+		Promotions:         s.promotions,
 		DeploymentsPerWeek: math.Round(float64(s.deployments)/weeks*100) / 100,
 		RollOffs:           s.rollOffs,
 		LeadTime:           summarise(s.leadTimes),

@@ -21,6 +21,8 @@ func rollOff(c Change) Change { c.RollOff = true; return c }
 
 func baseline(c Change) Change { c.Baseline = true; return c }
 
+func promoted(c Change) Change { c.Promoted = true; return c }
+
 func release(version string, h float64) Release {
 	return Release{Product: "web", Version: version, Time: ago(h), Commit: "r"}
 }
@@ -32,6 +34,7 @@ func recall(seq int, version string, h float64) Recall {
 // want is what a case checks of web's headline channel (prod).
 type want struct {
 	deployments int
+	promotions  int
 	perWeek     float64
 	rollOffs    int
 	lead        []time.Duration // count, median, p90 when not nil
@@ -61,10 +64,10 @@ func TestCompute(t *testing.T) {
 		name:     "a release promoted through the channels: one deployment on prod, lead time from the release's commit",
 		releases: []Release{release("1.0.0", 50)},
 		changes: []Change{
-			change(1, "dev", "", "1.0.0", 48), change(2, "staging", "", "1.0.0", 30), change(3, "prod", "", "1.0.0", 20),
+			change(1, "dev", "", "1.0.0", 48), promoted(change(2, "staging", "", "1.0.0", 30)), promoted(change(3, "prod", "", "1.0.0", 20)),
 		},
 		window: Week,
-		want:   want{deployments: 1, perWeek: 1, lead: hours(1, 30, 30), releases: 1, failed: []string{}},
+		want:   want{deployments: 1, promotions: 1, perWeek: 1, lead: hours(1, 30, 30), releases: 1, failed: []string{}},
 	}, {
 		name:     "deployments before the window are not counted, nor their lead times",
 		releases: []Release{release("1.0.0", 400), release("1.1.0", 300), release("1.2.0", 100)},
@@ -105,7 +108,7 @@ func TestCompute(t *testing.T) {
 		releases: []Release{release("1.0.0", 300), release("1.1.0", 100)},
 		changes: []Change{
 			change(1, "prod", "", "1.0.0", 299), change(2, "prod", "1.0.0", "1.1.0", 50),
-			rollOff(change(3, "prod", "1.1.0", "1.0.0", 45)),
+			promoted(rollOff(change(3, "prod", "1.1.0", "1.0.0", 45))),
 		},
 		recalls: []Recall{recall(3, "1.1.0", 45)},
 		window:  Week,
@@ -192,9 +195,10 @@ func TestCompute(t *testing.T) {
 
 func check(t *testing.T, got Channel, w want, prefix ...string) {
 	t.Helper()
-	if got.Channel != "prod" || got.Deployments != w.deployments || got.DeploymentsPerWeek != w.perWeek || got.RollOffs != w.rollOffs {
-		t.Errorf("%s: deployments %d (%.2f/week), roll-offs %d; want %d (%.2f/week), %d",
-			got.Channel, got.Deployments, got.DeploymentsPerWeek, got.RollOffs, w.deployments, w.perWeek, w.rollOffs)
+	if got.Channel != "prod" || got.Deployments != w.deployments || got.DeploymentsPerWeek != w.perWeek || got.RollOffs != w.rollOffs ||
+		got.Promotions != w.promotions {
+		t.Errorf("%s: deployments %d (%.2f/week, %d promotions), roll-offs %d; want %d (%.2f/week, %d promotions), %d",
+			got.Channel, got.Deployments, got.DeploymentsPerWeek, got.Promotions, got.RollOffs, w.deployments, w.perWeek, w.promotions, w.rollOffs)
 	}
 	checkDurations(t, "lead time", got.LeadTime, w.lead)
 	checkDurations(t, "time to restore", got.TimeToRestore, w.restore)

@@ -20,7 +20,7 @@ func WriteTable(w io.Writer, r Report) error {
 	for _, ch := range r.Channels {
 		head = append(head, strings.ToUpper(ch))
 	}
-	head = append(head, strings.ToUpper(r.Channel)+"/WEEK", "LEAD TIME p50", "p90", "CHANGE FAILURE", "RESTORE p50", "ROLL-OFFS")
+	head = append(head, strings.ToUpper(r.Channel)+"/WEEK", "PROMOTED", "LEAD TIME p50", "p90", "CHANGE FAILURE", "RESTORE p50", "ROLL-OFFS")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	rows := append([]Product(nil), r.Products...)
 	rows = append(rows, r.Fleet)
@@ -42,6 +42,7 @@ func WriteTable(w io.Writer, r Report) error {
 		restore, _ := headline.TimeToRestore.Median()
 		cols = append(cols,
 			fmt.Sprintf("%.2f", headline.DeploymentsPerWeek),
+			fmt.Sprint(headline.Promotions),
 			orDash(headline.LeadTime.Count, FormatDuration(lead50)),
 			orDash(headline.LeadTime.Count, FormatDuration(lead90)),
 			failureRate(headline.ChangeFailure),
@@ -54,7 +55,8 @@ func WriteTable(w io.Writer, r Report) error {
 		return err
 	}
 	_, err := fmt.Fprintf(w, `
-Deployments: first-parent commits that change a channel's version in channels/<product>.yaml (roll-offs of recalled releases apart).
+Deployments: first-parent commits that change a channel's version in channels/<product>.yaml (roll-offs of recalled releases apart);
+promoted: those made by syncd promote ("promote <product> <version>: <from> -> <to>", also as the head of a merged branch).
 Lead time: from the first commit containing products/<product>/releases/<version>/ to the release's first deployment to %[1]s.
 Change failure: releases deployed to %[1]s in the window and recalled after. Restore: from the deployment of a recalled release on %[1]s to its recall.
 p50, p90: nearest-rank percentiles. Times are committer times. Definitions: docs/operations.md, DORA metrics.

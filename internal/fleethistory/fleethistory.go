@@ -27,6 +27,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/dora"
 	"github.com/syncd-dev/syncd/internal/gitsource"
+	"github.com/syncd-dev/syncd/internal/promote"
 )
 
 // Walk calls fn with every commit reachable from the head, the head first
@@ -116,9 +117,15 @@ type channelsFile struct {
 // commitState is what a commit holds, by object id ("" when missing).
 type commitState struct {
 	firstParent string
-	time        time.Time
-	channels    string // channels/
-	products    string // products/
+	// promotions are the promoter's subjects of the commit and, for a
+	// merge, of its other parents (the head of a pull-request branch).
+	promotions []promote.Subject
+	// subject is the commit's promotion subject, if it is one.
+	subject  *promote.Subject
+	parents  []string
+	time     time.Time
+	channels string // channels/
+	products string // products/
 }
 
 // reader keeps what the walk read, by object id.
@@ -175,9 +182,12 @@ func (r *reader) head(files Files, h *dora.History) error {
 
 // commit reads one commit's channels/ and products/.
 func (r *reader) commit(c gitsource.WalkCommit) error {
-	st := commitState{time: c.Time}
+	st := commitState{time: c.Time, parents: c.Parents}
 	if len(c.Parents) > 0 {
 		st.firstParent = c.Parents[0]
+	}
+	if sub, ok := promote.ParseSubject(c.Message); ok && sub.Decision == promote.Promote {
+		st.subject = &sub
 	}
 	if c.Files != nil {
 		var err error
@@ -403,6 +413,7 @@ func (r *reader) timeline(head string) ([]dora.Change, []dora.Recall) {
 						Seq: seq, Product: product, Channel: ch, From: old[ch], To: now[ch],
 						RollOff:  old[ch] != "" && r.isRecalled(st.products, product, old[ch]),
 						Baseline: seq == 0,
+						Promoted: r.promoted(sha, product, now[ch], ch),
 						Time:     st.time, Commit: sha,
 					})
 				}
@@ -426,6 +437,22 @@ func (r *reader) timeline(head string) ([]dora.Change, []dora.Recall) {
 		prev = st
 	}
 	return changes, recalls
+}
+
+// promoted reports whether commit sha, or the head of a branch it merges,
+// is the promoter's commit putting product's version on channel.
+func (r *reader) promoted(sha, product, version, channel string) bool {
+	st := r.commits[sha]
+	candidates := []*promote.Subject{st.subject}
+	for _, p := range st.parents[min(1, len(st.parents)):] {
+		candidates = append(candidates, r.commits[p].subject)
+	}
+	for _, s := range candidates {
+		if s != nil && s.Product == product && s.Version == version && s.To == channel {
+			return true
+		}
+	}
+	return false
 }
 
 // isRecalled reports whether the products/ tree id marks product's

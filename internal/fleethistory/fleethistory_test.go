@@ -140,7 +140,7 @@ func TestRead(t *testing.T) {
 		"channels/api.yaml":                              channels("api", "{dev: 2.0.0}"),
 	})
 	r.git(70, "checkout", "--quiet", "-b", "bump")
-	r.commit(70, "api staging", map[string]string{"channels/api.yaml": channels("api", "{dev: 2.0.0, staging: 2.0.0}")})
+	r.commit(70, "promote api 2.0.0: dev -> staging", map[string]string{"channels/api.yaml": channels("api", "{dev: 2.0.0, staging: 2.0.0}")})
 	r.git(72, "checkout", "--quiet", "main")
 	r.commit(72, "unrelated again", map[string]string{"fleet.yaml": fleetYAML})
 	m2 := r.merge(80, "bump")
@@ -163,32 +163,32 @@ func TestRead(t *testing.T) {
 		t.Errorf("releases:\n got %+v\nwant %+v", h.Releases, wantReleases)
 	}
 	type ch struct {
-		product, channel, from, to string
-		rollOff, baseline          bool
-		at                         time.Time
-		commit                     string
+		product, channel, from, to  string
+		rollOff, baseline, promoted bool
+		at                          time.Time
+		commit                      string
 	}
 	var got []ch
 	seqs := map[string]int{}
 	for _, c := range h.Changes {
-		got = append(got, ch{c.Product, c.Channel, c.From, c.To, c.RollOff, c.Baseline, c.Time.UTC(), c.Commit})
+		got = append(got, ch{c.Product, c.Channel, c.From, c.To, c.RollOff, c.Baseline, c.Promoted, c.Time.UTC(), c.Commit})
 		if s, ok := seqs[c.Commit]; ok && s != c.Seq {
 			t.Errorf("commit %s has changes of seq %d and %d", c.Commit, s, c.Seq)
 		}
 		seqs[c.Commit] = c.Seq
 	}
 	want := []ch{
-		{"web", "dev", "", "1.0.0", false, true, at(0), c1},
-		{"web", "prod", "", "1.0.0", false, true, at(0), c1},
-		{"web", "staging", "", "1.0.0", false, true, at(0), c1},
-		{"web", "dev", "1.0.0", "1.1.0", false, false, at(21), c5},
-		{"web", "staging", "1.0.0", "1.1.0", false, false, at(30), c6},
-		{"web", "prod", "1.0.0", "1.1.0", false, false, at(40), c7},
-		{"web", "dev", "1.1.0", "1.0.0", true, false, at(50), c10},
-		{"web", "prod", "1.1.0", "1.0.0", true, false, at(50), c10},
-		{"web", "staging", "1.1.0", "1.0.0", true, false, at(50), c10},
-		{"api", "dev", "", "2.0.0", false, false, at(60), c11},
-		{"api", "staging", "", "2.0.0", false, false, at(80), m2},
+		{"web", "dev", "", "1.0.0", false, true, false, at(0), c1},
+		{"web", "prod", "", "1.0.0", false, true, false, at(0), c1},
+		{"web", "staging", "", "1.0.0", false, true, false, at(0), c1},
+		{"web", "dev", "1.0.0", "1.1.0", false, false, false, at(21), c5},
+		{"web", "staging", "1.0.0", "1.1.0", false, false, true, at(30), c6},
+		{"web", "prod", "1.0.0", "1.1.0", false, false, true, at(40), c7},
+		{"web", "dev", "1.1.0", "1.0.0", true, false, false, at(50), c10},
+		{"web", "prod", "1.1.0", "1.0.0", true, false, false, at(50), c10},
+		{"web", "staging", "1.1.0", "1.0.0", true, false, false, at(50), c10},
+		{"api", "dev", "", "2.0.0", false, false, false, at(60), c11},
+		{"api", "staging", "", "2.0.0", false, false, true, at(80), m2},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("changes:\n got %+v\nwant %+v", got, want)

@@ -194,12 +194,12 @@ func (p *Promoter) act(ctx context.Context, in Input, d Decision) (string, error
 	req := gitsource.CommitRequest{Trailers: trailers(d)}
 	switch d.Decision {
 	case Promote:
-		req.Message = fmt.Sprintf("promote %s %s: %s -> %s", d.Product, d.Version, d.From, d.To)
+		req.Message = Subject{Decision: Promote, Product: d.Product, Version: d.Version, From: d.From, To: d.To}.String()
 		if d.PullRequest {
 			req.Branch, req.Rebuild = PullRequestBranch(d), true
 		}
 	case Recall:
-		req.Message = fmt.Sprintf("recall %s %s: %s", d.Product, d.Version, strings.Join(sortedKeys(d.Rollback), ", "))
+		req.Message = Subject{Decision: Recall, Product: d.Product, Version: d.Version, Channels: sortedKeys(d.Rollback)}.String()
 	}
 	req.Change = func(wt *gitsource.WorkTree) error {
 		now, ok, err := reevaluate(wt, in, d)
