@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/syncd-dev/syncd/internal/fleet"
 	"github.com/syncd-dev/syncd/internal/fleetstatus"
+	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/promote"
 	"github.com/syncd-dev/syncd/internal/status"
 )
@@ -36,64 +40,26 @@ exits 0.`,
 			if err := checkOutput(output, "table", "json", "yaml"); err != nil {
 				return err
 			}
-			if f.repo == "" {
-				return withCode(ExitError, fmt.Errorf("--repo (or SYNCD_REPO) is required: the status branches live in the fleet repo"))
-			}
-			src, err := f.gitSource(hclog.NewNullLogger())
+			reader, err := f.fleetStatusReader(hclog.NewNullLogger())
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			rev, _, err := src.Fetch(ctx)
+			in, problems, err := reader.read(cmd.Context())
 			if err != nil {
 				return err
 			}
-			snap, err := src.Snapshot(ctx, rev.SHA)
-			if err != nil {
-				return err
+			if problems != nil {
+				fmt.Fprintf(s.err, "warning: the fleet repo at %s has problems:\n%v\n", shortSHA(in.Revision), problems)
 			}
-			// A fleet repo with problems still shows what loaded.
-			repo, lerr := fleet.Load(snap)
-			if repo == nil {
-				return withCode(ExitError, lerr)
-			}
-			if lerr != nil {
-				fmt.Fprintf(s.err, "warning: the fleet repo at %s has problems:\n%v\n", shortSHA(rev.SHA), lerr)
-			}
-			statusSrc, err := f.statusSource(src, hclog.NewNullLogger())
-			if err != nil {
-				return withCode(ExitError, err)
-			}
-			unsigned := map[string]bool{}
-			at := promote.FleetAt{Revision: rev.SHA, Files: snap}
-			if repo.Fleet != nil {
-				at.RequireSigned = repo.Fleet.Spec.Reports.RequireSigned
-			}
-			reports, unreadable, err := newReportReader(statusSrc).read(ctx, at, func(site string) {
-				unsigned[site] = true
+			for _, site := range slices.Sorted(maps.Keys(in.Unsigned)) {
 				fmt.Fprintf(s.err, "warning: report of site %s is unsigned: the site declares no key (%s)\n", site, status.SiteKeyFile(site))
-			})
-			if err != nil {
-				return err
 			}
-			channels := map[string]map[string]string{}
-			for name, p := range repo.Products {
-				if p.Channels != nil {
-					channels[name] = p.Channels.Spec
-				}
-			}
-			var order []string
-			staleAfter := time.Duration(0)
-			if repo.Fleet != nil {
-				order = repo.Fleet.Spec.Channels
-				staleAfter = repo.Fleet.Spec.Reports.StaleAfter.Duration
-			}
-			view := fleetstatus.Build(reports, unreadable, unsigned, channels, time.Now(), staleAfter)
+			view := in.View(time.Now())
 			for _, u := range view.Unreadable {
 				fmt.Fprintf(s.err, "warning: report of site %s skipped: %s\n", u.Site, u.Error)
 			}
 			if output == "table" {
-				return fleetstatus.WriteTable(s.out, view, order)
+				return fleetstatus.WriteTable(s.out, view, in.Order)
 			}
 			return printObject(s.out, view, output)
 		},
@@ -102,4 +68,65 @@ exits 0.`,
 	f.addRemoteGit(cmd.Flags())
 	f.addStatusRepo(cmd.Flags())
 	return cmd
+}
+
+// fleetStatusReader reads what `fleet status` and `fleet serve` show: the
+// fleet repo's head (channels, keys) and the sites' status branches. It
+// never writes to Git. A long-lived reader (the dashboard) keeps one, so
+// that a read re-reads only the reports whose branch moved.
+type fleetStatusReader struct {
+	src     *gitsource.Source
+	reports *reportReader
+}
+
+// fleetStatusReader returns the reader of --repo and --status-repo.
+func (f *commonFlags) fleetStatusReader(log hclog.Logger) (*fleetStatusReader, error) {
+	if f.repo == "" {
+		return nil, withCode(ExitError, fmt.Errorf("--repo (or SYNCD_REPO) is required: the status branches live in the fleet repo"))
+	}
+	src, err := f.gitSource(log)
+	if err != nil {
+		return nil, err
+	}
+	statusSrc, err := f.statusSource(src, log.Named("status-repo"))
+	if err != nil {
+		return nil, withCode(ExitError, err)
+	}
+	return &fleetStatusReader{src: src, reports: newReportReader(statusSrc)}, nil
+}
+
+// read fetches the fleet repo's head and the sites' reports. problems are
+// those of a fleet repo that loaded with problems (what loaded is used);
+// err is set when nothing could be read.
+func (r *fleetStatusReader) read(ctx context.Context) (in *fleetstatus.Inputs, problems, err error) {
+	rev, _, err := r.src.Fetch(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	snap, err := r.src.Snapshot(ctx, rev.SHA)
+	if err != nil {
+		return nil, nil, err
+	}
+	// A fleet repo with problems still shows what loaded.
+	repo, lerr := fleet.Load(snap)
+	if repo == nil {
+		return nil, nil, withCode(ExitError, lerr)
+	}
+	in = &fleetstatus.Inputs{Revision: rev.SHA, Unsigned: map[string]bool{}, Channels: map[string]map[string]string{}}
+	at := promote.FleetAt{Revision: rev.SHA, Files: snap}
+	if repo.Fleet != nil {
+		at.RequireSigned = repo.Fleet.Spec.Reports.RequireSigned
+		in.Order = repo.Fleet.Spec.Channels
+		in.StaleAfter = repo.Fleet.Spec.Reports.StaleAfter.Duration
+	}
+	in.Reports, in.Unreadable, err = r.reports.read(ctx, at, func(site string) { in.Unsigned[site] = true })
+	if err != nil {
+		return nil, nil, err
+	}
+	for name, p := range repo.Products {
+		if p.Channels != nil {
+			in.Channels[name] = p.Channels.Spec
+		}
+	}
+	return in, lerr, nil
 }

@@ -81,7 +81,7 @@ func NewRootCommand(in io.Reader, out, errOut io.Writer) *cobra.Command {
 		newStatusCommand(s),
 		newConflictsCommand(s),
 		newPromoteCommand(s),
-		newFleetCommand(newFleetStatusCommand(s), newFleetDiffCommand(s), newFleetDoraCommand(s)),
+		newFleetCommand(newFleetStatusCommand(s), newFleetServeCommand(s), newFleetDiffCommand(s), newFleetDoraCommand(s)),
 		newBundleCommand(s),
 	)
 	return root

@@ -137,7 +137,7 @@ step; a stopped apply is safe to resume.`,
 				}
 			}
 			ctx := cmd.Context()
-			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log)
+			stopServer, err := serve(ctx, f.listen, d.Handler(webhookSecret), log, "/metrics, /healthz, /readyz")
 			if err != nil {
 				return err
 			}
@@ -215,8 +215,9 @@ func newTracerProvider(ctx context.Context, log hclog.Logger) (*tracing.Provider
 	return tp, nil
 }
 
-// serve runs the HTTP endpoints on addr until the returned stop is called.
-func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger) (stop func(), err error) {
+// serve runs the HTTP endpoints on addr until the returned stop is called;
+// what names them in the log line that says where they are served.
+func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger, what string) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--listen %s: %w", addr, err)
@@ -227,7 +228,7 @@ func serve(ctx context.Context, addr string, h http.Handler, log hclog.Logger) (
 			log.Error("http server", "error", err)
 		}
 	}()
-	log.Info("serving /metrics, /healthz, /readyz", "address", ln.Addr().String())
+	log.Info("serving "+what, "address", ln.Addr().String())
 	return func() {
 		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

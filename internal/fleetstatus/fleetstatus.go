@@ -24,6 +24,56 @@ type View struct {
 	Products []Product `json:"products" yaml:"products"`
 	// Unreadable are the sites whose report could not be read, sorted.
 	Unreadable []Unreadable `json:"unreadable,omitempty" yaml:"unreadable,omitempty"`
+	// Sites are the sites whose report was read, sorted by name, with what
+	// their report says of the site as a whole.
+	Sites []SiteReport `json:"sites,omitempty" yaml:"sites,omitempty"`
+}
+
+// SiteReport is what one site's report says of the site as a whole.
+type SiteReport struct {
+	Site string `json:"site" yaml:"site"`
+	// Revision is the fleet repo commit the site last applied.
+	Revision string `json:"revision,omitempty" yaml:"revision,omitempty"`
+	// RefreshedAt, AgeSeconds, Stale and Unsigned mean what they mean in
+	// Site.
+	RefreshedAt time.Time `json:"refreshedAt,omitzero" yaml:"refreshedAt,omitempty"`
+	AgeSeconds  int64     `json:"ageSeconds" yaml:"ageSeconds"`
+	Stale       bool      `json:"stale" yaml:"stale"`
+	Unsigned    bool      `json:"unsigned,omitempty" yaml:"unsigned,omitempty"`
+	// Commits says what commit verification decided, when the site
+	// verifies commits: a head it refused (the site stays at its last
+	// verified revision) is visible fleet-wide.
+	Commits string `json:"commits,omitempty" yaml:"commits,omitempty"`
+	// HeldHead is set when the site does not apply its branch head because
+	// the head did not verify.
+	HeldHead bool `json:"heldHead,omitempty" yaml:"heldHead,omitempty"`
+	// ComplianceScore is the site's policy compliance (0-100), when
+	// policies apply there.
+	ComplianceScore *int `json:"complianceScore,omitempty" yaml:"complianceScore,omitempty"`
+}
+
+// Inputs is what a View is built from, as read from Git at one time: the
+// sites' reports and the fleet repo's channels. A long-running reader (the
+// dashboard) keeps them and builds the View when asked, so that ages and
+// staleness are those of the moment.
+type Inputs struct {
+	// Revision is the fleet repo commit the channels were read at.
+	Revision string
+	// Reports, Unreadable, Unsigned and Channels are Build's arguments.
+	Reports    map[string]*status.Report
+	Unreadable map[string]error
+	Unsigned   map[string]bool
+	Channels   map[string]map[string]string
+	// Order is the fleet's channel order (fleet.yaml spec.channels).
+	Order []string
+	// StaleAfter is the staleness bound (fleet.yaml
+	// spec.reports.staleAfter; 0 for the default).
+	StaleAfter time.Duration
+}
+
+// View builds the view of in at now.
+func (in *Inputs) View(now time.Time) View {
+	return Build(in.Reports, in.Unreadable, in.Unsigned, in.Channels, now, in.StaleAfter)
 }
 
 // Product is one product across the fleet.
@@ -79,6 +129,7 @@ func Build(reports map[string]*status.Report, unreadable map[string]error, unsig
 		byName[name] = p
 		return p
 	}
+	var sites []SiteReport
 	for name, chans := range channels {
 		product(name).Channels = maps.Clone(chans)
 	}
@@ -88,6 +139,12 @@ func Build(reports map[string]*status.Report, unreadable map[string]error, unsig
 			age = int64(now.Sub(r.RefreshedAt) / time.Second)
 		}
 		stale := r.Stale(now, staleAfter)
+		sr := SiteReport{Site: site, Revision: r.Revision, RefreshedAt: r.RefreshedAt, AgeSeconds: age, Stale: stale,
+			Unsigned: unsigned[site], Commits: r.Commits.String(), HeldHead: r.Commits.Held()}
+		if r.Compliance != nil {
+			sr.ComplianceScore = r.Compliance.Score
+		}
+		sites = append(sites, sr)
 		for _, rp := range r.Products {
 			p := product(rp.Name)
 			h := rp.Health
@@ -100,7 +157,8 @@ func Build(reports map[string]*status.Report, unreadable map[string]error, unsig
 			})
 		}
 	}
-	var v View
+	v := View{Sites: sites}
+	slices.SortFunc(v.Sites, func(a, b SiteReport) int { return cmp.Compare(a.Site, b.Site) })
 	for _, name := range slices.Sorted(maps.Keys(byName)) {
 		p := byName[name]
 		slices.SortFunc(p.Sites, func(a, b Site) int { return cmp.Compare(a.Site, b.Site) })
@@ -119,7 +177,7 @@ func WriteTable(w io.Writer, v View, order []string) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PRODUCT\tCHANNELS\tSITE\tVERSION\tHEALTH\tDRIFT\tCONFLICTS\tREPORT AGE\tNOTE")
 	for _, p := range v.Products {
-		chans := channelList(p.Channels, order)
+		chans := ChannelList(p.Channels, order)
 		if len(p.Sites) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t-\t-\t-\t\n", p.Name, chans)
 			continue
@@ -132,9 +190,9 @@ func WriteTable(w io.Writer, v View, order []string) error {
 	return tw.Flush()
 }
 
-// channelList is "dev=1.2.0 staging=1.1.0", in order, then any channel not
+// ChannelList is "dev=1.2.0 staging=1.1.0", in order, then any channel not
 // in order by name.
-func channelList(chans map[string]string, order []string) string {
+func ChannelList(chans map[string]string, order []string) string {
 	var parts []string
 	seen := map[string]bool{}
 	for _, ch := range order {

@@ -19,11 +19,14 @@ var update = flag.Bool("update", false, "rewrite the golden files")
 var now = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func sample() View {
+	score := 50
 	reports := map[string]*status.Report{
-		"eu-1": {Site: "eu-1", RefreshedAt: now.Add(-2 * time.Minute), Products: []status.ReportProduct{
-			{Name: "web", Version: "1.2.0", Health: health.Healthy},
-			{Name: "db", Version: "14.2", Health: health.Error, Drift: 1, Conflicts: 2, Note: "dry-run failed"},
-		}},
+		"eu-1": {Site: "eu-1", Revision: "0123456789abcdef0123456789abcdef01234567", RefreshedAt: now.Add(-2 * time.Minute),
+			Commits:    &status.Commits{Verified: "aaaa", Head: "bbbb", Refused: "not signed by an allowed signer"},
+			Compliance: &status.Compliance{Score: &score, Applicable: 2, Met: 1}, Products: []status.ReportProduct{
+				{Name: "web", Version: "1.2.0", Health: health.Healthy},
+				{Name: "db", Version: "14.2", Health: health.Error, Drift: 1, Conflicts: 2, Note: "dry-run failed"},
+			}},
 		"us-1": {Site: "us-1", RefreshedAt: now.Add(-time.Hour), Products: []status.ReportProduct{
 			{Name: "web", Version: "1.1.0", Health: health.Healthy},
 		}},
