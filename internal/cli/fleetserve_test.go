@@ -267,6 +267,25 @@ func TestFleetServeInBrowser(t *testing.T) {
 	if strings.Contains(eu1, "unsigned") || strings.Contains(eu1, "stale") {
 		t.Errorf("eu-1 (signed, fresh) shows %q", eu1)
 	}
+	// Health is coloured: ERROR red, UNKNOWN grey.
+	for sel, want := range map[string]string{
+		row("eu-1") + " .health": "rgb(207, 34, 46)",
+		row("us-1") + " .health": "rgb(110, 119, 129)",
+	} {
+		style, err := chromedp.Run(ctx, chromedp.ComputedStyle(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("style of %s: %v", sel, err)
+		}
+		var bg string
+		for _, p := range style {
+			if p.Name == "background-color" {
+				bg = p.Value
+			}
+		}
+		if bg != want {
+			t.Errorf("%s: background %q, want %q", sel, bg, want)
+		}
+	}
 	// The site's link leads to its page.
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(row("eu-1")+` a[href="./sites/eu-1"]`)),
 		chromedp.WaitVisible(chromedp.CSS("#products"))); err != nil {
