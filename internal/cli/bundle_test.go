@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"log"
 	"net"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	batchv1 "k8s.io/api/batch/v1"
@@ -325,5 +328,102 @@ func TestBundleCarriesSignedImages(t *testing.T) {
 	}
 	if got, want := cj.Spec.JobTemplate.Spec.Template.Spec.Containers[0].Image, addr+"/acme/app:1.0@"+signed.DigestStr(); got != want {
 		t.Fatalf("applied image %s, want %s (the verified digest)", got, want)
+	}
+}
+
+func TestBundleArgumentErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"offline promoter", []string{"run", "--offline", "--promote", "--site", "s", "--repo", "file:///x"}, "--promote needs the fleet repo's server"},
+		{"create without key", []string{"bundle", "create", "--site", "s", "--repo", "file:///x", "--out", filepath.Join(dir, "b")}, "--signing-key is required"},
+		{"create without out", []string{"bundle", "create", "--site", "s", "--repo", "file:///x"}, "--out FILE is required"},
+		{"import without trusted key", []string{"bundle", "import", filepath.Join(dir, "b"), "--site", "s", "--repo", "file:///x"}, "--trusted-key is required"},
+		{"import of no bundle", []string{"bundle", "import", "/dev/null", "--site", "s", "--repo", "file:///x", "--trusted-key", "/dev/null"}, "no public key"},
+		{"status-export without out", []string{"bundle", "status-export", "--site", "s"}, "--out FILE is required"},
+		{"status-import without repo", []string{"bundle", "status-import", "f"}, "--repo (or SYNCD_REPO) is required"},
+		{"unknown subcommand", []string{"bundle", "push"}, `unknown command "push"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runSyncd(t, tc.args...)
+			if res.code != ExitError || !strings.Contains(res.stderr, tc.want) {
+				t.Fatalf("%v, want exit 2 and %q", res, tc.want)
+			}
+		})
+	}
+}
+
+// TestBundleRunOffline: `syncd run --offline` applies the revision imported
+// before it started, and a revision imported while it runs at its next poll.
+func TestBundleRunOffline(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	const site = "ag-run"
+	f := newAirgapFleet(t, site)
+	first := strings.TrimSpace(testenv.Git(t, f.dir, "rev-parse", "HEAD"))
+	release, err := testenv.WriteKeyPair(filepath.Join(t.TempDir(), "release"), "release", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, connectedCache, siteCache := t.TempDir(), t.TempDir(), t.TempDir()
+	const siteRepo = "file:///airgap/unreachable/fleet.git"
+	carry := func(name string, extra ...string) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if res := runSyncd(t, append([]string{"bundle", "create", "--site", site, "--repo", f.url(), "--cache-dir", connectedCache,
+			"--out", out, "--signing-key", release.PrivatePath}, extra...)...); res.code != ExitOK {
+			t.Fatalf("bundle create: %v", res)
+		}
+		if res := runSyncd(t, "bundle", "import", out, "--site", site, "--repo", siteRepo, "--cache-dir", siteCache,
+			"--trusted-key", release.PublicPath); res.code != ExitOK {
+			t.Fatalf("bundle import: %v", res)
+		}
+	}
+	level := func() string {
+		var cm corev1.ConfigMap
+		if err := c.Client.Get(t.Context(), client.ObjectKey{Namespace: "ag-alpha", Name: "alpha-config"}, &cm); err != nil {
+			return ""
+		}
+		return cm.Data["level"]
+	}
+	waitLevel := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(time.Minute)
+		for level() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("level %q, want %q", level(), want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	carry("full.bundle")
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs bytes.Buffer
+	done := make(chan int)
+	go func() {
+		done <- Execute(ctx, []string{"run", "--offline", "--site", site, "--repo", siteRepo, "--cache-dir", siteCache,
+			"--kubeconfig", c.Kubeconfig, "--listen", freeAddr(t), "--interval", "200ms", "--health-timeout", "0s"},
+			strings.NewReader(""), io.Discard, &logs)
+	}()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	waitLevel("info")
+	f.addRelease("alpha", "ag-alpha", "1.1.0", "debug", nil)
+	f.write("channels/alpha.yaml", "apiVersion: syncd.dev/v1alpha1\nkind: Channels\nmetadata: {name: alpha}\nspec: {dev: 1.1.0}\n")
+	f.commit("alpha 1.1.0")
+	carry("incr.bundle", "--since", first)
+	waitLevel("debug")
+	stop()
+	if !strings.Contains(logs.String(), "offline: status reports are not published") {
+		t.Fatalf("the daemon's log does not say reports are not published:\n%s", logs.String())
 	}
 }
