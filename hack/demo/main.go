@@ -392,6 +392,7 @@ func (d *demo) instructions() string {
 	b.WriteString("  this terminal                  prints what changes: commits, branches, each site's versions and health\n")
 	fmt.Fprintf(&b, "  export SYNCD_REPO=%s SYNCD_IDENTITY=%s SYNCD_KNOWN_HOSTS=%s\n", d.url, d.git.DeployKey.PrivatePath, d.git.KnownHosts)
 	fmt.Fprintf(&b, "  %s fleet status      # products x sites, from the status branches\n", d.syncd)
+	fmt.Fprintf(&b, "  %s fleet serve       # the same as a web page, http://127.0.0.1:8080/ (read-only)\n", d.syncd)
 	b.WriteString("  git pull -q && git log --oneline main       # releases and promotions are commits\n")
 	fmt.Fprintf(&b, "  git ls-remote %s 'refs/heads/syncd/status/*'   # one status branch per site\n", d.url)
 	fmt.Fprintf(&b, "  KUBECONFIG=<a site's> %s status --site <site>\n", d.syncd)
