@@ -201,6 +201,29 @@ func TestFleetServe(t *testing.T) {
 	}
 }
 
+// TestFleetServeArguments: what cannot serve fails at once, exit 2.
+func TestFleetServeArguments(t *testing.T) {
+	repo := "file://" + newGitFleet(t).dir
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no repo", nil, "--repo (or SYNCD_REPO) is required"},
+		{"no interval", []string{"--repo", repo, "--interval", "0s"}, "--interval 0s: want a positive duration"},
+		{"bad listen", []string{"--repo", repo, "--listen", "127.0.0.1:notaport"}, "--listen 127.0.0.1:notaport"},
+		{"bad log format", []string{"--repo", repo, "--log-format", "xml"}, "--log-format \"xml\""},
+		{"arguments", []string{"--repo", repo, "extra"}, "unknown command"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := runSyncd(t, append([]string{"fleet", "serve", "--cache-dir", t.TempDir()}, tc.args...)...)
+			if res.code != ExitError || !strings.Contains(res.stderr, tc.want) {
+				t.Errorf("want exit %d and %q:\n%s", ExitError, tc.want, res)
+			}
+		})
+	}
+}
+
 // chromium is the browser the browser tests drive: Debian's chromium
 // package (.ci/run installs it).
 func chromium(t *testing.T) string {

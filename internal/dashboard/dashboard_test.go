@@ -277,3 +277,32 @@ func TestAgo(t *testing.T) {
 		}
 	}
 }
+
+// TestPollerRunReadsEveryInterval: Run reads at once, then every interval,
+// and returns when its context ends.
+func TestPollerRunReadsEveryInterval(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	reads := make(chan struct{})
+	fetch := func(ctx context.Context) (*fleetstatus.Inputs, error) {
+		select {
+		case reads <- struct{}{}:
+		case <-ctx.Done():
+		}
+		return &fleetstatus.Inputs{Revision: "r"}, nil
+	}
+	p := NewPoller(fetch, time.Millisecond, hclog.NewNullLogger(), nil)
+	done := make(chan struct{})
+	go func() {
+		p.Run(ctx)
+		close(done)
+	}()
+	for range 3 {
+		<-reads
+	}
+	cancel()
+	<-done
+	if p.Snapshot().Inputs == nil {
+		t.Error("no snapshot after three reads")
+	}
+}
