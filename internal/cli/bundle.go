@@ -27,7 +27,7 @@ branch and the images a site needs; on the site, ` + "`bundle import`" + ` check
 loads it, and ` + "`syncd run --offline`" + ` (or ` + "`sync --once --offline`" + `) then syncs
 from it. The way back: ` + "`bundle status-export`" + ` writes the site's signed status
 report to a file, and ` + "`bundle status-import`" + ` publishes it as the site's status
-branch. See docs/operations.md, "Airgapped sites".`,
+branch. See docs/security.md, "Airgapped sites".`,
 	})
 	c.AddCommand(newBundleCreateCommand(s), newBundleImportCommand(s), newBundleStatusExportCommand(s), newBundleStatusImportCommand(s))
 	return c
