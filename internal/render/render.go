@@ -7,6 +7,7 @@ import (
 	"path"
 	"runtime"
 	"sort"
+	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -181,6 +182,24 @@ func runKustomize(fsys filesys.FileSystem, dir string, opts *krusty.Options) (m 
 	return krusty.MakeKustomizer(opts).Run(fsys, dir)
 }
 
+// withoutQuotedLine rewrites kustomize's error for a line of an env or
+// properties file that is not UTF-8, which quotes the whole line (as bytes,
+// then as text): for a secretGenerator that line holds a secret's value, and
+// a render error goes to logs, Events and the status report. ok is false
+// when msg is not that error.
+func withoutQuotedLine(msg string) (string, bool) {
+	const marker = "] has invalid utf8 bytes"
+	end := strings.Index(msg, marker)
+	if end < 0 {
+		return msg, false
+	}
+	start := strings.LastIndex(msg[:end], "line [")
+	if start < 0 {
+		return msg, false
+	}
+	return msg[:start] + "a line is not valid UTF-8 (the line is not shown: it may hold a secret value)", true
+}
+
 // build runs kustomize in dir and post-processes the objects. files are the
 // repo files the render reads: when kustomize fails, a YAML syntax error in
 // one of them is reported by its repo path and line.
@@ -197,6 +216,9 @@ func (r *Repo) build(dir string, files []string, req Request) ([]*unstructured.U
 		}
 		if bad := r.firstIncompleteObject(files); bad != nil {
 			return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, bad)
+		}
+		if msg, ok := withoutQuotedLine(err.Error()); ok {
+			return nil, nil, fmt.Errorf("kustomize build %s: %s", req.ReleaseDir, msg)
 		}
 		return nil, nil, fmt.Errorf("kustomize build %s: %w", req.ReleaseDir, err)
 	}

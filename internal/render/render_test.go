@@ -235,6 +235,25 @@ func TestLoadRepoRefusesLinksThroughEscapingLinks(t *testing.T) {
 	}
 }
 
+// kustomize quotes a line of an env file that is not UTF-8 in its error; the
+// render error must not carry it (it may be a secret's value).
+func TestRenderErrorDoesNotQuoteASecretLine(t *testing.T) {
+	repo, err := LoadRepo(fstest.MapFS{
+		"products/p/releases/1.0.0/kustomization.yaml": file("secretGenerator:\n- name: s\n  envs: [secret.env]\n"),
+		"products/p/releases/1.0.0/secret.env":         file("USER=admin\nPASSWORD=hunter2\xff\n"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = repo.Render(context.Background(), Request{Site: "s", Product: "p", Version: "1.0.0", ReleaseDir: "products/p/releases/1.0.0"})
+	if err == nil || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "104 117 110") {
+		t.Fatalf("err = %q, want an error that does not quote the line", err)
+	}
+	if want := "env source files: [secret.env]: a line is not valid UTF-8 (the line is not shown"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %q, want it to contain %q", err, want)
+	}
+}
+
 func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
