@@ -146,9 +146,14 @@ func fluxSyncdColumn(ctx context.Context, syncd string, srv *testenv.GitServer, 
 	if err != nil {
 		return nil, err
 	}
+	cacheDir, err := os.MkdirTemp("", "syncd-bench-cache-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(cacheDir)
 	once := func(name string) (run, error) {
 		return measure(name, exec.CommandContext(ctx, syncd, "sync", "--once", "--site", "bench", "--repo-dir", repo,
-			"--kubeconfig", c.Kubeconfig, "--health-timeout", "0s"))
+			"--kubeconfig", c.Kubeconfig, "--health-timeout", "0s", "--cache-dir", cacheDir))
 	}
 	first, err := once("first sync")
 	if err != nil {

@@ -2,8 +2,12 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -13,7 +17,9 @@ import (
 	"github.com/syncd-dev/syncd/internal/conflict"
 	"github.com/syncd-dev/syncd/internal/gitsource"
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/render"
 	"github.com/syncd-dev/syncd/internal/status"
+	"github.com/syncd-dev/syncd/internal/version"
 )
 
 func newSyncCommand(s *streams) *cobra.Command {
@@ -44,7 +50,8 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				return err
 			}
-			r, err := f.newReconciler(c, s.err, healthTimeout)
+			renders := loadRenders(s.err, f.cacheDir)
+			r, err := f.newReconciler(c, s.err, healthTimeout, renders)
 			if err != nil {
 				return err
 			}
@@ -56,6 +63,7 @@ to stderr, a summary table to stdout. Exits non-zero when a product failed.`,
 			if err != nil {
 				return err
 			}
+			saveRenders(s.err, f.cacheDir, renders)
 			// Like the daemon at start: a first sync on a new cluster
 			// needs the Conflict CRD before it can look for conflicts.
 			if err := conflict.NewStore(c, f.namespace).Install(cmd.Context()); err != nil {
@@ -109,12 +117,13 @@ func (f *commonFlags) reconciler(progress io.Writer, healthTimeout time.Duration
 	if err != nil {
 		return nil, err
 	}
-	return f.newReconciler(c, progress, healthTimeout)
+	return f.newReconciler(c, progress, healthTimeout, nil)
 }
 
 // newReconciler builds a Reconciler for --site over c, writing progress lines
-// to progress, verifying images with the credentials of --registry-config.
-func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthTimeout time.Duration) (*reconcile.Reconciler, error) {
+// to progress, verifying images with the credentials of --registry-config,
+// starting from the render cache renders (nil: an empty one).
+func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthTimeout time.Duration, renders *render.Cache) (*reconcile.Reconciler, error) {
 	images, err := f.imageVerifier()
 	if err != nil {
 		return nil, err
@@ -131,7 +140,57 @@ func (f *commonFlags) newReconciler(c client.Client, progress io.Writer, healthT
 		Images:          images,
 		MaxPrunePercent: f.maxPrunePercent,
 		Discovery:       disc,
+		Renders:         renders,
 	}), nil
+}
+
+// rendersFile is where `sync --once` keeps its renders in --cache-dir, so
+// that the next run renders only the releases that changed.
+const rendersFile = "renders.json"
+
+// loadRenders reads the render cache a previous run saved in dir; a missing
+// or unreadable one (said on errOut) is empty: it only saves work.
+func loadRenders(errOut io.Writer, dir string) *render.Cache {
+	f, err := os.Open(filepath.Join(dir, rendersFile))
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			fmt.Fprintf(errOut, "warning: render cache: %v\n", err)
+		}
+		return render.NewCache()
+	}
+	defer f.Close()
+	c, err := render.LoadCache(f, version.Version)
+	if err != nil {
+		fmt.Fprintf(errOut, "warning: render cache %s: %v (rendering everything)\n", f.Name(), err)
+		return render.NewCache()
+	}
+	return c
+}
+
+// saveRenders writes c into dir, replacing the file at once (processes may
+// share dir); a failure is only said on errOut.
+func saveRenders(errOut io.Writer, dir string, c *render.Cache) {
+	err := func() error {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(dir, rendersFile+".*")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name())
+		if err := c.Save(tmp, version.Version); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return os.Rename(tmp.Name(), filepath.Join(dir, rendersFile))
+	}()
+	if err != nil {
+		fmt.Fprintf(errOut, "warning: saving the render cache: %v\n", err)
+	}
 }
 
 // printSummary writes the per-product table of a sync.

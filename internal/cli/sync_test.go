@@ -3,6 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -10,7 +12,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/syncd-dev/syncd/internal/reconcile"
+	"github.com/syncd-dev/syncd/internal/render"
 	"github.com/syncd-dev/syncd/internal/testenv"
+	"github.com/syncd-dev/syncd/internal/version"
 )
 
 // summaryRow is one product row of the `sync --once` summary table.
@@ -211,6 +215,58 @@ func TestSyncOnce(t *testing.T) {
 			t.Error("beta-config still exists after beta left the site")
 		}
 	})
+}
+
+// sync --once keeps the renders of the revision it synced in --cache-dir,
+// for the next run (render.TestCacheSavedAndLoaded shows that a loaded cache
+// runs kustomize for nothing that did not change): a render no longer asked
+// for leaves the file, and a run with the cache gives the same result.
+func TestSyncOnceKeepsRendersInCacheDir(t *testing.T) {
+	c := testenv.NewCluster(t, testenv.ClusterOptions{})
+	const site = "sync-cache"
+	f := newTestFleet(t, site)
+	f.addProduct("alpha", "sc-alpha", "1.0.0", "info", nil)
+	f.addProduct("beta", "sc-beta", "1.0.0", "info", nil)
+	cacheDir := t.TempDir()
+	args := []string{"sync", "--once", "--site", site, "--repo-dir", f.dir, "--kubeconfig", c.Kubeconfig, "--cache-dir", cacheDir, "--health-timeout", "20s"}
+	saved := func(t *testing.T) int {
+		t.Helper()
+		file, err := os.Open(filepath.Join(cacheDir, rendersFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer file.Close()
+		cache, err := render.LoadCache(file, version.Version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cache.Len()
+	}
+	for i, unchanged := range []string{"0", "2", "1"} {
+		if i == 2 {
+			f.addProduct("beta", "sc-beta", "1.0.0", "debug", nil)
+		}
+		res := runSyncd(t, args...)
+		if res.code != ExitOK {
+			t.Fatalf("sync %d: %v", i+1, res)
+		}
+		if rows := parseSummary(t, res.stdout); rows["alpha"].unchanged != "2" && i > 0 || rows["beta"].unchanged != unchanged {
+			t.Fatalf("sync %d: beta unchanged %s, want %s:\n%s", i+1, rows["beta"].unchanged, unchanged, res.stdout)
+		}
+		if got := saved(t); got != 2 {
+			t.Fatalf("after sync %d: %d renders saved, want 2 (alpha and beta as last synced)", i+1, got)
+		}
+	}
+	// The file is read: one that does not decode is said, then replaced.
+	if err := os.WriteFile(filepath.Join(cacheDir, rendersFile), []byte("{not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if res := runSyncd(t, args...); res.code != ExitOK || !strings.Contains(res.stderr, "warning: render cache") || !strings.Contains(res.stderr, "(rendering everything)") {
+		t.Fatalf("sync with a broken render cache: %v", res)
+	}
+	if got := saved(t); got != 2 {
+		t.Fatalf("after the broken cache: %d renders saved, want 2", got)
+	}
 }
 
 func TestSyncUsageErrors(t *testing.T) {

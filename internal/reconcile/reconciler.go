@@ -64,6 +64,9 @@ type Config struct {
 	// fight does not flood); nil creates each Event directly, as a one-shot
 	// sync does.
 	Events EventRecorder
+	// Renders, when set, is the render cache to start from (one a previous
+	// process saved); nil starts empty.
+	Renders *render.Cache
 }
 
 // EventRecorder records Kubernetes Events (record.EventRecorder).
@@ -100,6 +103,10 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 	if cfg.Progress == nil {
 		cfg.Progress = io.Discard
 	}
+	renders := cfg.Renders
+	if renders == nil {
+		renders = render.NewCache()
+	}
 	return &Reconciler{
 		cfg:       cfg,
 		applier:   apply.New(c, mapper, cfg.Site),
@@ -108,7 +115,7 @@ func New(c client.Client, mapper meta.RESTMapper, cfg Config) *Reconciler {
 		client:    c,
 		reader:    c,
 		mapper:    mapper,
-		renders:   render.NewCache(),
+		renders:   renders,
 	}
 }
 

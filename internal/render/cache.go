@@ -47,6 +47,13 @@ func (c *Cache) Builds() int {
 	return c.builds
 }
 
+// Len is the number of renders the cache holds.
+func (c *Cache) Len() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
+}
+
 // RenderAll renders reqs from repo like Repo.RenderAll, running kustomize
 // only for requests whose key the cache has not seen. Each result holds its
 // own copy of the objects. Calls for the same repo must not run
