@@ -34,22 +34,11 @@ type WalkCommit struct {
 // walk stops at the first error of fn, which it returns. fn must not call
 // s's other methods: the walk holds s's lock.
 func (s *Source) Walk(ctx context.Context, sha string, fn func(WalkCommit) error) error {
-	h, err := parseSHA(sha)
-	if err != nil {
-		return err
-	}
-	unlock, err := s.lock(ctx)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	st, err := s.storage()
-	if err != nil {
-		return err
-	}
-	return walk(ctx, st, h, func(c *object.Commit) (*Snapshot, error) {
-		return newSnapshot(s, c, st), nil
-	}, fn)
+	return s.localCommit(ctx, sha, func(st *filesystem.Storage, head *object.Commit) error {
+		return walk(ctx, st, head.Hash, func(c *object.Commit) (*Snapshot, error) {
+			return newSnapshot(s, c, st), nil
+		}, fn)
+	})
 }
 
 // Walk calls fn with every commit reachable from rev (anything Snapshot
